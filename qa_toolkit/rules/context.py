@@ -1,0 +1,115 @@
+"""The shared context step: whether a raw hit counts, and why.
+
+Rules say what to look for; this module decides, the same way for every rule:
+
+* **who is on the line** — a state machine over the call: ``unknown`` until the customer
+  answers the agent's identity question (``debtor``) or says they are someone else
+  (``third_party``: a relative, a colleague, a wrong number);
+* **negation with scope** — a cue (不会, 没有, 不允许, …) in the same clause shortly before the hit
+  cancels it, unless a breaker (就, 否则, 的话, …) or a causative verb (逼, 让, …) stands between:
+  "我们不会上门" is not a threat, "不还就上门" and "不要逼我们上门" are;
+* **exclusions** — a rule's own regexes checked in a window around the hit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from qa_toolkit.rules.schema import LineStateCues, NegationCues
+from qa_toolkit.text.normalize import NormText
+
+CLAUSE_PUNCT = set(",.!?;:~\"'()[]")
+EXCLUDE_WINDOW = 12
+
+
+@dataclass(frozen=True)
+class LineState:
+    """Who the agent is talking to when a segment is spoken, and what decided it."""
+
+    state: str  # unknown | debtor | third_party
+    reason: str = ""
+
+
+class LineTracker:
+    """Follows the on-the-line state through a call.
+
+    Args:
+        cues: The regexes of ``lexicon.yaml``'s ``line_state`` block.
+    """
+
+    def __init__(self, cues: LineStateCues):
+        join = lambda ps: re.compile("|".join(f"(?:{p})" for p in ps))  # noqa: E731
+        self.verify = join(cues.verify_question)
+        self.affirms = join(cues.debtor_affirms)
+        self.statements = join(cues.debtor_statements) if cues.debtor_statements else None
+        self.third = join(cues.third_party)
+
+    def states(self, speakers: list[str], texts: list[str]) -> list[LineState]:
+        """The state in force when each segment is spoken (normalized texts)."""
+        state = LineState("unknown")
+        asked = False
+        out = []
+        for i, (speaker, text) in enumerate(zip(speakers, texts)):
+            out.append(state)
+            if speaker == "agent":
+                if self.verify.search(text):
+                    asked = True
+            elif speaker == "customer":
+                if m := self.third.search(text):
+                    state = LineState("third_party", f"customer said {m.group()!r} in segment {i}")
+                elif self.statements is not None and (m := self.statements.search(text)):
+                    state = LineState("debtor", f"customer said {m.group()!r} in segment {i}")
+                elif asked and (m := self.affirms.search(text)):
+                    if state.state != "third_party":
+                        state = LineState("debtor", f"customer confirmed identity ({m.group()!r}) in segment {i}")
+                    asked = False
+        return out
+
+
+class Negation:
+    """Decides whether a negation cue scopes over a hit, on jieba tokens.
+
+    Args:
+        cues: The ``negation`` block of ``lexicon.yaml``.
+    """
+
+    def __init__(self, cues: NegationCues):
+        self.cues = set(cues.cues)
+        self.breakers = set(cues.breakers)
+        self.causatives = set(cues.causatives)
+        self.after = re.compile("|".join(re.escape(a) for a in cues.after)) if cues.after else None
+        self.max_tokens = cues.max_tokens
+
+    def negated_by(self, doc: Doc, start: int, end: int) -> str | None:
+        """The cue that negates the hit ``[start, end)`` (character offsets in ``doc``), or None."""
+        first = next((t.i for t in doc if t.idx + len(t.text) > start), len(doc))
+        # "不还的老赖": a cue before 的 sits in a modifier of the hit, not over it
+        scope = doc[:first] if not (first > 0 and doc[first - 1].text == "的") else doc[:0]
+        seen = 0
+        for tok in reversed(scope):
+            word = tok.text
+            if word in CLAUSE_PUNCT or word in self.breakers or word in self.causatives:
+                break
+            if word in self.cues:
+                return word
+            seen += 1
+            if seen >= self.max_tokens:
+                break
+        if self.after is not None:
+            tail = doc.text[end : end + 8]
+            cut = min((tail.find(p) for p in ".!?;" if p in tail), default=len(tail))
+            if m := self.after.match(tail[: max(cut, 0)].lstrip(",")):
+                return m.group()
+        return None
+
+
+def excluded_by(patterns: list[re.Pattern[str]], norm: NormText, start: int, end: int) -> str | None:
+    """The first exclusion regex found within ``EXCLUDE_WINDOW`` characters of the hit."""
+    window = norm.text[max(0, start - EXCLUDE_WINDOW) : end + EXCLUDE_WINDOW]
+    for p in patterns:
+        if m := p.search(window):
+            return m.group()
+    return None

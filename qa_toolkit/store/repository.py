@@ -1,0 +1,231 @@
+"""What the pipeline writes: calls with their segments, findings and score, runs, lexicons.
+
+A call's results are written in one transaction. Re-scanning a call with the same lexicon
+replaces its findings (their ids are stable, so reviews stay attached); a scan with another
+lexicon adds a second set beside the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from qa_toolkit.errors import StoreError
+from qa_toolkit.store.schema import calls, findings, lexicons, run_items, runs, scores, segments
+from qa_toolkit.types import CallReport, Transcript
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime the store keeps."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    """A timezone-aware datetime as naive UTC (naive input is taken as UTC already)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def transcript_hash(transcript: Transcript) -> str:
+    """A hash of what the scan reads from a transcript: its segments and start time."""
+    payload = {
+        "started_at": transcript.started_at.isoformat() if transcript.started_at else None,
+        "segments": [[s.start, s.end, s.speaker, s.text] for s in transcript.segments],
+    }
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _call_row(report: CallReport) -> dict[str, Any]:
+    t = report.transcript
+    return {
+        "call_id": t.call_id,
+        "started_at": to_utc(t.started_at),
+        "agent_id": t.agent_id,
+        "team": t.team,
+        "phone": t.phone,
+        "audio": t.audio,
+        "duration": t.duration if t.duration is not None else (t.segments[-1].end if t.segments else 0.0),
+        "source": t.source,
+        "asr": t.asr,
+        "extra": t.extra,
+        "transcript_hash": transcript_hash(t),
+        "lexicon_hash": report.lexicon_hash,
+        "risk": report.score.risk,
+        "critical": report.score.critical,
+        "updated_at": utcnow(),
+    }
+
+
+def _finding_rows(report: CallReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "finding_id": f.finding_id,
+            "call_id": f.call_id,
+            "lexicon_hash": f.lexicon_hash,
+            "lexicon_version": f.lexicon_version,
+            "segment": f.segment,
+            "speaker": f.speaker,
+            "category": f.category,
+            "rule_id": f.rule_id,
+            "rule_version": f.rule_version,
+            "severity": f.severity,
+            "start_char": f.start_char,
+            "end_char": f.end_char,
+            "text": f.text,
+            "start": f.start,
+            "end": f.end,
+            "regulation": f.regulation,
+            "description": f.description,
+            "matcher": f.evidence.matcher,
+            "pattern": f.evidence.pattern,
+            "context": list(f.evidence.context),
+            "score": f.evidence.score,
+            "explanation": f.explanation,
+        }
+        for f in report.findings
+    ]
+
+
+def _write_report(conn: Connection, report: CallReport, run_id: str | None) -> None:
+    t = report.transcript
+    row = _call_row(report)
+    existing = conn.execute(
+        select(calls.c.transcript_hash).where(calls.c.call_id == t.call_id)
+    ).scalar_one_or_none()
+    if existing is None:
+        conn.execute(insert(calls).values(**row))
+    else:
+        conn.execute(update(calls).where(calls.c.call_id == t.call_id).values(**row))
+    if existing != row["transcript_hash"]:
+        conn.execute(delete(segments).where(segments.c.call_id == t.call_id))
+        if t.segments:
+            conn.execute(
+                insert(segments),
+                [
+                    {
+                        "call_id": t.call_id,
+                        "idx": i,
+                        "start": s.start,
+                        "end": s.end,
+                        "speaker": s.speaker,
+                        "text": s.text,
+                        "avg_logprob": s.avg_logprob,
+                        "no_speech_prob": s.no_speech_prob,
+                        "channel": s.channel,
+                    }
+                    for i, s in enumerate(t.segments)
+                ],
+            )
+    conn.execute(
+        delete(findings).where(
+            (findings.c.call_id == t.call_id) & (findings.c.lexicon_hash == report.lexicon_hash)
+        )
+    )
+    rows = _finding_rows(report)
+    if rows:
+        conn.execute(insert(findings), rows)
+    conn.execute(
+        delete(scores).where((scores.c.call_id == t.call_id) & (scores.c.lexicon_hash == report.lexicon_hash))
+    )
+    conn.execute(
+        insert(scores).values(
+            call_id=t.call_id,
+            lexicon_hash=report.lexicon_hash,
+            risk=report.score.risk,
+            critical=report.score.critical,
+            counts=report.score.counts,
+            policy=report.score.policy,
+            toolkit_version=report.toolkit_version,
+            run_id=run_id,
+            scanned_at=to_utc(report.scanned_at),
+        )
+    )
+
+
+def save_reports(engine: Engine, reports: Iterable[CallReport], run_id: str | None = None) -> int:
+    """Store reports, each call in its own transaction. Returns how many were written.
+
+    Raises:
+        StoreError: The database refused a write; calls written before stay written, the
+            failing call is rolled back whole.
+    """
+    n = 0
+    for report in reports:
+        try:
+            with engine.begin() as conn:
+                _write_report(conn, report, run_id)
+        except SQLAlchemyError as err:
+            msg = f"cannot store call {report.transcript.call_id}: {err.__class__.__name__}: {err}"
+            raise StoreError(msg.splitlines()[0], path=engine.url.render_as_string()) from err
+        n += 1
+    return n
+
+
+def save_report(engine: Engine, report: CallReport, run_id: str | None = None) -> None:
+    """Store one call's transcript, findings and score in one transaction."""
+    save_reports(engine, [report], run_id)
+
+
+def register_lexicon(engine: Engine, *, lexicon_hash: str, version: str, name: str, content: Any, rules: int) -> None:
+    """Record a lexicon version (once per hash) so findings can cite it."""
+    with engine.begin() as conn:
+        if conn.execute(select(lexicons.c.lexicon_hash).where(lexicons.c.lexicon_hash == lexicon_hash)).first():
+            return
+        conn.execute(
+            insert(lexicons).values(
+                lexicon_hash=lexicon_hash, version=version, name=name, rules=rules, content=content, loaded_at=utcnow()
+            )
+        )
+
+
+def scanned_hashes(engine: Engine, lexicon_hash: str) -> dict[str, str]:
+    """``call_id -> transcript_hash`` of the calls already scanned with this lexicon."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(calls.c.call_id, calls.c.transcript_hash)
+            .join(scores, (scores.c.call_id == calls.c.call_id))
+            .where(scores.c.lexicon_hash == lexicon_hash)
+        )
+        return {r.call_id: r.transcript_hash for r in rows}
+
+
+def start_run(engine: Engine, kind: str, args: dict[str, Any]) -> str:
+    """Open a run record and return its id."""
+    run_id = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(runs).values(
+                run_id=run_id, kind=kind, started_at=utcnow(), status="running", args=args,
+                calls_done=0, calls_skipped=0, calls_failed=0,
+            )
+        )
+    return run_id
+
+
+def record_item(engine: Engine, run_id: str, item: str, status: str, *, call_id: str | None = None, error: str | None = None) -> None:
+    """Record what happened to one input of a run (done, skipped or failed, with the error)."""
+    counter = {"done": runs.c.calls_done, "skipped": runs.c.calls_skipped, "failed": runs.c.calls_failed}[status]
+    with engine.begin() as conn:
+        conn.execute(insert(run_items).values(run_id=run_id, item=item, call_id=call_id, status=status, error=error, at=utcnow()))
+        conn.execute(update(runs).where(runs.c.run_id == run_id).values({counter.key: counter + 1}))
+
+
+def finish_run(engine: Engine, run_id: str, status: str) -> dict[str, Any]:
+    """Close a run record; returns its counters."""
+    with engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=utcnow()))
+        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().one()
+    return dict(row)
+
+
+def count_calls(engine: Engine) -> int:
+    """How many calls the store holds."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(calls)).scalar_one()

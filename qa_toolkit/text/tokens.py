@@ -1,0 +1,50 @@
+"""jieba segmentation inside spaCy ``Doc`` objects.
+
+Each :class:`Tokenizer` owns a private ``jieba.Tokenizer`` (so adding lexicon terms to its
+dictionary never changes anyone else's segmentation) and a blank Chinese spaCy vocabulary.
+Docs are built from jieba's words, so spaCy's ``Matcher`` patterns run over jieba tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Iterable
+
+import jieba
+import spacy
+from spacy.tokens import Doc
+
+jieba.setLogLevel(logging.WARNING)
+
+
+@functools.lru_cache(maxsize=1)
+def blank_vocab():
+    """The vocabulary of a blank Chinese pipeline (``spacy.blank("zh")``), shared."""
+    return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}}).vocab
+
+
+class Tokenizer:
+    """Segments normalized text into a spaCy ``Doc`` of jieba tokens.
+
+    Args:
+        terms: Words to add to the private jieba dictionary (lexicon terms), so they come out
+            as single tokens where jieba would otherwise split them.
+    """
+
+    def __init__(self, terms: Iterable[str] = ()):
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for term in sorted(set(terms)):
+            if len(term) >= 2 and not any(ch.isspace() for ch in term):
+                self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term, tune=False), 10))
+        self.vocab = blank_vocab()
+
+    def words(self, text: str) -> list[str]:
+        """jieba's words for ``text`` (HMM on, precise mode)."""
+        return [w for w in self._jieba.cut(text, HMM=True) if w]
+
+    def __call__(self, text: str) -> Doc:
+        """A spaCy ``Doc`` whose tokens are jieba's words; ``doc.text == text``."""
+        words = self.words(text)
+        return Doc(self.vocab, words=words, spaces=[False] * len(words))
