@@ -240,7 +240,7 @@ def estimate(rows: pd.DataFrame, strata_sizes: dict[str, int]) -> tuple[pd.DataF
     for stratum, population in sorted(strata_sizes.items()):
         part = rows[rows["stratum"] == stratum] if len(rows) else rows
         decided = part[part["violation"].notna()] if len(part) else part
-        k = int((decided["violation"] == True).sum()) if len(decided) else 0
+        k = int(decided["violation"].astype(bool).sum()) if len(decided) else 0
         n = len(decided)
         low, high = wilson(k, n)
         out.append({"stratum": stratum, "population": population, "sampled": len(part), "reviewed": n,

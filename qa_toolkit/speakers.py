@@ -51,6 +51,10 @@ _TEXT_CUES: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"征信|起诉|法律|法务|诉讼|上门|委托|协商|分期|减免|方案", 1.0),
         (r"请您|麻烦您|提醒您|建议您|需要您|希望您|给您|帮您|跟您|您看|您这边|祝您", 2.0),
         (r"您", 0.8),
+        (r"你(?!们)", 0.8),
+        (r"我(?!们)", -0.8),
+        (r"我们(的人|就|会|这儿|这里|平台|公司)", 1.5),
+        (r"你(欠|借|都|再|自己|老婆|孩子|家|单位|通讯录|以后)", 1.5),
         (r"我们(公司|这边|会|可以|不会|将|也)", 1.0),
         (r"再见|不客气|打扰了|感谢您的", 0.8),
         (r"还有别的问题|还有什么问题|记得|务必|尽快", 1.0),
@@ -157,16 +161,35 @@ def _voice_scores(features: np.ndarray, text: np.ndarray, weights: np.ndarray) -
     return out
 
 
-def _viterbi(scores: np.ndarray, stay: float = 0.45) -> np.ndarray:
-    """Two-state Viterbi (0 = agent, 1 = customer) over per-segment scores."""
+def _switch_probability(gap: float) -> float:
+    """Prior that the speaker changes across a pause of ``gap`` seconds.
+
+    No pause (Whisper split one stretch of speech) almost never changes speaker; a pause of
+    more than ~0.6 s usually does (measured on sample_audio, see docs/ASR.md).
+    """
+    if gap < 0.05:
+        return 0.05
+    if gap < 0.35:
+        return 0.3
+    if gap < 0.6:
+        return 0.45
+    return 0.7
+
+
+def _viterbi(scores: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Two-state Viterbi (0 = agent, 1 = customer) over per-segment scores.
+
+    ``gaps[i]`` is the pause before segment ``i`` (``gaps[0]`` unused).
+    """
     p_agent = 1 / (1 + np.exp(-scores))
     emit = np.log(np.stack([p_agent, 1 - p_agent], axis=1) + 1e-9)
-    trans = np.log(np.array([[stay, 1 - stay], [1 - stay, stay]]))
     n = len(scores)
     best = np.zeros((n, 2))
     back = np.zeros((n, 2), dtype=int)
     best[0] = emit[0] + np.log([0.7, 0.3])  # the collector usually speaks first
     for i in range(1, n):
+        switch = _switch_probability(gaps[i])
+        trans = np.log(np.array([[1 - switch, switch], [switch, 1 - switch]]))
         cand = best[i - 1][:, None] + trans
         back[i] = cand.argmax(0)
         best[i] = cand.max(0) + emit[i]
@@ -203,8 +226,9 @@ def assign_roles(
     elif method == "voice":
         total = 2 * voice if voice.any() else text
     else:
-        total = text + 1.5 * voice
-    path = _viterbi(np.clip(total, -8, 8))
+        total = text + 2.0 * voice
+    gaps = np.array([0.0] + [b.start - a.end for a, b in zip(segments, segments[1:])])
+    path = _viterbi(np.clip(total, -8, 8), gaps)
     return tuple(
         dataclasses.replace(seg, speaker="agent" if role == 0 else "customer")
         for seg, role in zip(segments, path)
@@ -212,12 +236,13 @@ def assign_roles(
 
 
 def role_accuracy(
-    hypothesis: Sequence[Segment], gold: Sequence[Segment | Mapping]
+    hypothesis: Sequence[Segment], gold: Sequence[Segment | Mapping], *, collar: float = 0.25
 ) -> tuple[float, float]:
     """Speech-time weighted role agreement.
 
     Every overlap between a hypothesis segment and a gold segment counts its duration, as
-    correct when the two speakers agree.
+    correct when the two speakers agree. As in diarization scoring, ``collar`` seconds at
+    each end of a gold segment are not scored (timestamps of either side are not that exact).
 
     Returns:
         ``(correct_seconds, compared_seconds)``; accuracy is their ratio.
@@ -227,6 +252,7 @@ def role_accuracy(
         (g["start"], g["end"], g["speaker"]) if isinstance(g, Mapping) else (g.start, g.end, g.speaker)
         for g in gold
     ]
+    gold_rows = [(s + collar, e - collar, spk) for s, e, spk in gold_rows if e - s > 2 * collar]
     for h in hypothesis:
         for start, end, speaker in gold_rows:
             overlap = min(h.end, end) - max(h.start, start)

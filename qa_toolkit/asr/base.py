@@ -62,9 +62,16 @@ def _opencc():
     return opencc.OpenCC("t2s")
 
 
+# OpenCC t2s keeps 帐 (帳) and Taiwan's 身分证; mainland usage (and our lexicons) write 账, 身份证.
+_MAINLAND = (("帐", "账"), ("身分证", "身份证"), ("账篷", "帐篷"), ("蚊账", "蚊帐"))
+
+
 def to_simplified(text: str) -> str:
-    """Traditional -> simplified Chinese (OpenCC ``t2s``), whitespace trimmed."""
-    return _opencc().convert(text).strip()
+    """Traditional -> simplified Chinese (OpenCC ``t2s``, then mainland forms), trimmed."""
+    text = _opencc().convert(text).strip()
+    for old, new in _MAINLAND:
+        text = text.replace(old, new)
+    return text
 
 
 def detect_speech(samples: np.ndarray, options: AsrOptions) -> list[dict]:

@@ -446,7 +446,7 @@ def rule_stats(engine: Engine, date_from: date | None = None, date_to: date | No
 
     judged = hits["confirmed"] + hits["false_alarm"]
     hits["precision"] = (hits["confirmed"] / judged.where(judged > 0)).astype(float)
-    bounds = [wilson(int(c), int(n)) for c, n in zip(hits["confirmed"], judged)]
+    bounds = [wilson(int(c), int(n)) for c, n in zip(hits["confirmed"], judged, strict=True)]
     hits["precision_low"] = [b[0] for b in bounds]
     hits["precision_high"] = [b[1] for b in bounds]
     return hits.sort_values(["hits", "rule_id"], ascending=[False, True]).reset_index(drop=True)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from qa_toolkit.errors import StoreError
 from qa_toolkit.store.schema import calls, findings, lexicons, run_items, runs, scores, segments
-from qa_toolkit.types import CallReport, Transcript
+from qa_toolkit.types import CallReport, Segment, Transcript
 
 
 def utcnow() -> datetime:
@@ -194,6 +194,39 @@ def scanned_hashes(engine: Engine, lexicon_hash: str) -> dict[str, str]:
             .where(scores.c.lexicon_hash == lexicon_hash)
         )
         return {r.call_id: r.transcript_hash for r in rows}
+
+
+def transcribed_calls(engine: Engine, asr_options: dict[str, Any]) -> dict[str, str | None]:
+    """``call_id -> lexicon hash of its latest scan`` for calls transcribed with these options."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(calls.c.call_id, calls.c.asr, calls.c.lexicon_hash))
+        return {r.call_id: r.lexicon_hash for r in rows if (r.asr or {}).get("options") == asr_options}
+
+
+def load_transcript(conn_or_engine: Engine | Connection, call_id: str) -> Transcript:
+    """A stored call as a :class:`Transcript` (segments with their current text).
+
+    Raises:
+        StoreError: No such call.
+    """
+    if isinstance(conn_or_engine, Engine):
+        with conn_or_engine.connect() as conn:
+            return load_transcript(conn, call_id)
+    conn = conn_or_engine
+    row = conn.execute(select(calls).where(calls.c.call_id == call_id)).mappings().first()
+    if row is None:
+        raise StoreError(f"no call {call_id!r} in the store")
+    segs = conn.execute(select(segments).where(segments.c.call_id == call_id).order_by(segments.c.idx)).mappings()
+    started = row["started_at"].replace(tzinfo=timezone.utc) if row["started_at"] else None
+    return Transcript(
+        call_id=call_id,
+        segments=tuple(
+            Segment(s["start"], s["end"], s["speaker"], s["text"], s["avg_logprob"], s["no_speech_prob"], s["channel"])
+            for s in segs
+        ),
+        started_at=started, agent_id=row["agent_id"], team=row["team"], phone=row["phone"], audio=row["audio"],
+        duration=row["duration"], source=row["source"], asr=row["asr"] or {}, extra=row["extra"] or {},
+    )
 
 
 def start_run(engine: Engine, kind: str, args: dict[str, Any]) -> str:

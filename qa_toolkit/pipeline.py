@@ -1,0 +1,322 @@
+"""The flat orchestrator: audio -> transcript -> findings -> score -> store.
+
+Three jobs, each readable top to bottom:
+
+* :func:`scan_files` — transcript files -> findings (-> store, -> JSONL);
+* :func:`transcribe_files` — recordings -> one ``<call_id>.json`` transcript each;
+* :func:`run_audio` — recordings -> transcripts -> findings -> store, skipping calls already done
+  with the same ASR options and lexicon, recording every failure in the run.
+
+Workers (``workers > 1``) only transcribe, each process loading its model once; the parent
+scans and writes, one call per transaction, so a killed run never leaves half a call behind
+and a restart finishes the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from qa_toolkit.errors import InputError, QaToolkitError
+from qa_toolkit.rules.loader import Lexicon, load_lexicon
+from qa_toolkit.scan import Scanner
+from qa_toolkit.store import connect
+from qa_toolkit.store import repository as repo
+from qa_toolkit.transcripts import expand_inputs, read_transcripts, transcript_to_dict, write_jsonl
+from qa_toolkit.types import CallReport, Finding, Transcript
+
+AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".aac", ".amr", ".ogg", ".opus", ".flac", ".wma", ".webm", ".mp4", ".3gp")
+
+
+@dataclass
+class RunSummary:
+    """What a job did: counts, failures (one line each) and the run id in the store."""
+
+    run_id: str | None = None
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    findings: int = 0
+    flagged: int = 0
+    audio_seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def finding_row(f: Finding) -> dict[str, Any]:
+    """The JSON form of a finding (one line of ``scan --out``)."""
+    return {
+        "call_id": f.call_id, "segment": f.segment, "speaker": f.speaker, "category": f.category,
+        "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
+        "start_char": f.start_char, "end_char": f.end_char, "text": f.text, "start": f.start, "end": f.end,
+        "regulation": f.regulation, "explanation": f.explanation, "matcher": f.evidence.matcher,
+        "pattern": f.evidence.pattern, "context": list(f.evidence.context), "score": f.evidence.score,
+        "lexicon_version": f.lexicon_version, "lexicon_hash": f.lexicon_hash, "finding_id": f.finding_id,
+    }
+
+
+def _progress(total: int, unit: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, disable=not enabled, file=sys.stderr, dynamic_ncols=True)
+
+
+def _register(engine, lexicon: Lexicon) -> None:
+    content = [r.model_dump(mode="json") for r in lexicon.rules]
+    repo.register_lexicon(engine, lexicon_hash=lexicon.content_hash, version=lexicon.version, name=lexicon.name,
+                          content=content, rules=len(lexicon.rules))
+
+
+def _tally(summary: RunSummary, report: CallReport) -> None:
+    summary.done += 1
+    summary.findings += len(report.findings)
+    summary.flagged += bool(report.findings)
+
+
+# -- transcripts -> findings ---------------------------------------------------------------
+
+
+def read_all(paths: Iterable[str | Path], *, skip_bad: bool) -> tuple[list[Transcript], list[str]]:
+    """Every call of every input, checked before anything is used.
+
+    Raises:
+        InputError: The first bad file or record, unless ``skip_bad`` (then listed in errors).
+    """
+    transcripts: list[Transcript] = []
+    errors: list[str] = []
+    seen: dict[str, str] = {}
+    for path in expand_inputs(paths):
+        try:
+            records = read_transcripts(path)
+        except InputError as err:
+            if not skip_bad:
+                raise
+            errors.append(str(err))
+            continue
+        for rec in records:
+            err = rec.error
+            if rec.transcript is not None and rec.transcript.call_id in seen:
+                err = InputError(f"call_id {rec.transcript.call_id} also in {seen[rec.transcript.call_id]}", path=rec.path, line=rec.line)
+            if err is not None:
+                if not skip_bad:
+                    raise err
+                errors.append(str(err))
+                continue
+            seen[rec.transcript.call_id] = f"{rec.path}:{rec.line}"
+            transcripts.append(rec.transcript)
+    return transcripts, errors
+
+
+def scan_files(
+    paths: Iterable[str | Path],
+    *,
+    db: str | None = None,
+    store: bool = True,
+    lexicon_dir: str | Path | None = None,
+    skip_bad: bool = False,
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> RunSummary:
+    """Scan transcript files (JSONL / JSON / CSV, or folders of them).
+
+    By default a bad record refuses the whole input before anything is stored; with
+    ``skip_bad`` the good calls are processed and each bad one is reported.
+    """
+    transcripts, errors = read_all(paths, skip_bad=skip_bad)
+    scanner = Scanner(load_lexicon(lexicon_dir))
+    summary = RunSummary(errors=errors, skipped=len(errors))
+    engine = connect(db) if store else None
+    if engine is not None:
+        _register(engine, scanner.lexicon)
+        summary.run_id = repo.start_run(engine, "scan", {"paths": [str(p) for p in paths], "lexicon": scanner.lexicon.version})
+        for e in errors:
+            repo.record_item(engine, summary.run_id, e.split(": ")[0], "skipped", error=e)
+    rows: list[dict[str, Any]] = []
+    status = "failed"
+    try:
+        with _progress(len(transcripts), "call", progress) as bar:
+            for t in transcripts:
+                report = scanner.report(t)
+                if engine is not None:
+                    repo.save_report(engine, report, summary.run_id)
+                    repo.record_item(engine, summary.run_id, t.source or t.call_id, "done", call_id=t.call_id)
+                rows.extend(finding_row(f) for f in report.findings)
+                _tally(summary, report)
+                bar.update(1)
+        status = "done"
+    finally:
+        if engine is not None:
+            repo.finish_run(engine, summary.run_id, status)
+    if out is not None:
+        write_jsonl(out, rows)
+    return summary
+
+
+# -- audio -> transcripts ------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(options) -> None:
+    from qa_toolkit.asr import create_transcriber
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER["transcriber"] = create_transcriber(options)
+    _WORKER["options"] = options
+
+
+def _transcribe_one(path: str, meta: dict[str, Any]) -> Transcript:
+    from qa_toolkit.asr import transcribe
+    from qa_toolkit.audio import load_audio
+
+    call_id = meta.pop("call_id")
+    audio = load_audio(path)
+    return transcribe(audio, _WORKER["options"], call_id=call_id, metadata=meta, transcriber=_WORKER["transcriber"])
+
+
+def _safe_transcribe(path: str, meta: dict[str, Any]) -> tuple[str, Transcript | None, str | None]:
+    try:
+        return path, _transcribe_one(path, dict(meta)), None
+    except QaToolkitError as err:
+        return path, None, str(err)
+    except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
+        return path, None, f"{path}: [E400] {err.__class__.__name__}: {err}".splitlines()[0]
+
+
+def audio_inputs(paths: Iterable[str | Path], manifest: str | Path | None, name_pattern: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """``(path, metadata)`` for every recording named or found under the folders named."""
+    from qa_toolkit.metadata import find_manifest, load_manifest, metadata_for
+
+    files = expand_inputs(paths, AUDIO_SUFFIXES)
+    manifest_path = Path(manifest) if manifest else find_manifest(files)
+    rows = load_manifest(manifest_path) if manifest_path else {}
+    return [(str(f), metadata_for(f, rows, name_pattern)) for f in files]
+
+
+def _transcripts(
+    items: list[tuple[str, dict[str, Any]]], options, workers: int
+) -> Iterator[tuple[str, Transcript | None, str | None]]:
+    """Transcribe recordings in this process or in ``workers`` processes, as they finish."""
+    if not items:
+        return
+    if workers <= 1:
+        _init_worker(options)
+        for path, meta in items:
+            yield _safe_transcribe(path, meta)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options,)) as pool:
+        futures = [pool.submit(_safe_transcribe, path, meta) for path, meta in items]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+
+def transcribe_files(
+    paths: Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    options=None,
+    workers: int = 1,
+    manifest: str | Path | None = None,
+    name_pattern: str | None = None,
+    progress: bool = True,
+) -> RunSummary:
+    """Write one ``<call_id>.json`` transcript per recording; existing ones are skipped."""
+    from qa_toolkit.asr import AsrOptions
+
+    options = options or AsrOptions()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = RunSummary()
+    todo = []
+    for path, meta in audio_inputs(paths, manifest, name_pattern):
+        if (out_dir / f"{meta['call_id']}.json").exists():
+            summary.skipped += 1
+        else:
+            todo.append((path, meta))
+    with _progress(len(todo), "call", progress) as bar:
+        for path, t, error in _transcripts(todo, options, workers):
+            bar.update(1)
+            if t is None:
+                summary.failed += 1
+                summary.errors.append(error)
+                continue
+            target = out_dir / f"{t.call_id}.json"
+            tmp = target.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(transcript_to_dict(t), ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.replace(target)
+            summary.done += 1
+            summary.audio_seconds += t.duration or 0.0
+    return summary
+
+
+def run_audio(
+    paths: Iterable[str | Path],
+    *,
+    db: str | None = None,
+    options=None,
+    workers: int = 1,
+    lexicon_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    manifest: str | Path | None = None,
+    name_pattern: str | None = None,
+    progress: bool = True,
+    on_report: Callable[[CallReport], None] | None = None,
+) -> RunSummary:
+    """Transcribe, scan and store recordings; safe to re-run.
+
+    A call already transcribed with the same ASR options is not transcribed again; if it was
+    scanned with another lexicon it is re-scanned from the stored transcript.
+    """
+    from qa_toolkit.asr import AsrOptions
+
+    options = options or AsrOptions()
+    items = audio_inputs(paths, manifest, name_pattern)
+    scanner = Scanner(load_lexicon(lexicon_dir))
+    engine = connect(db)
+    _register(engine, scanner.lexicon)
+    summary = RunSummary()
+    summary.run_id = repo.start_run(engine, "run", {"paths": [str(p) for p in paths], "asr": options.to_dict(),
+                                                    "lexicon": scanner.lexicon.version, "workers": workers})
+    done = repo.transcribed_calls(engine, options.to_dict())
+    rows: list[dict[str, Any]] = []
+    todo = []
+    for path, meta in items:
+        call_id = meta["call_id"]
+        if call_id not in done:
+            todo.append((path, meta))
+            continue
+        if done[call_id] != scanner.lexicon.content_hash:
+            report = scanner.report(repo.load_transcript(engine, call_id))
+            repo.save_report(engine, report, summary.run_id)
+            rows.extend(finding_row(f) for f in report.findings)
+        summary.skipped += 1
+        repo.record_item(engine, summary.run_id, path, "skipped", call_id=call_id)
+    status = "interrupted"
+    try:
+        with _progress(len(todo), "call", progress) as bar:
+            for path, t, error in _transcripts(todo, options, workers):
+                if t is None:
+                    summary.failed += 1
+                    summary.errors.append(error)
+                    repo.record_item(engine, summary.run_id, path, "failed", error=error)
+                else:
+                    report = scanner.report(t)
+                    repo.save_report(engine, report, summary.run_id)
+                    repo.record_item(engine, summary.run_id, path, "done", call_id=t.call_id)
+                    rows.extend(finding_row(f) for f in report.findings)
+                    _tally(summary, report)
+                    summary.audio_seconds += t.duration or 0.0
+                    if on_report is not None:
+                        on_report(report)
+                bar.update(1)
+                bar.set_postfix_str(f"audio {summary.audio_seconds / 3600:.2f} h, failed {summary.failed}")
+        status = "done"
+    finally:
+        repo.finish_run(engine, summary.run_id, status)
+    if out is not None:
+        write_jsonl(out, rows)
+    return summary
