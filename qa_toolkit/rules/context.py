@@ -6,7 +6,8 @@ Rules say what to look for; this module decides, the same way for every rule:
   answers the agent's identity question (``debtor``) or says they are someone else
   (``third_party``: a relative, a colleague, a wrong number);
 * **negation with scope** — a cue (不会, 没有, 不允许, …) in the same clause shortly before the hit
-  cancels it, unless a breaker (就, 否则, 的话, …) or a causative verb (逼, 让, …) stands between:
+  cancels it, unless a breaker (就, 否则, 的话, …) stands between, or an imperative cue (不要, 别)
+  negates a causative verb (逼, 让) rather than the hit:
   "我们不会上门" is not a threat, "不还就上门" and "不要逼我们上门" are;
 * **exclusions** — a rule's own regexes checked in a window around the hit.
 """
@@ -80,21 +81,33 @@ class Negation:
         self.cues = set(cues.cues)
         self.breakers = set(cues.breakers)
         self.causatives = set(cues.causatives)
+        self.imperatives = set(cues.imperatives)
         self.after = re.compile("|".join(re.escape(a) for a in cues.after)) if cues.after else None
         self.max_tokens = cues.max_tokens
 
+    def _breaks(self, word: str) -> bool:
+        """A breaker, also glued to a neighbour by jieba (就让, 那就)."""
+        return any(word.startswith(b) or word.endswith(b) for b in self.breakers)
+
     def negated_by(self, doc: Doc, start: int, end: int) -> str | None:
-        """The cue that negates the hit ``[start, end)`` (character offsets in ``doc``), or None."""
+        """The cue that negates the hit ``[start, end)`` (character offsets in ``doc``), or None.
+
+        Walking back from the hit, a causative verb passed on the way means the cue negates the
+        causing, not the hit: an imperative cue then leaves the hit standing ("不要逼我们上门",
+        "别让我们上门"), a plain one still negates it ("我们不会让你坐牢").
+        """
         first = next((t.i for t in doc if t.idx + len(t.text) > start), len(doc))
         # "不还的老赖": a cue before 的 sits in a modifier of the hit, not over it
         scope = doc[:first] if not (first > 0 and doc[first - 1].text == "的") else doc[:0]
         seen = 0
+        causative = False
         for tok in reversed(scope):
             word = tok.text
-            if word in CLAUSE_PUNCT or word in self.breakers or word in self.causatives:
-                break
             if word in self.cues:
-                return word
+                return None if causative and word in self.imperatives else word
+            if word in CLAUSE_PUNCT or self._breaks(word):
+                break
+            causative = causative or any(word.startswith(c) for c in self.causatives)
             seen += 1
             if seen >= self.max_tokens:
                 break

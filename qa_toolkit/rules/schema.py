@@ -163,6 +163,7 @@ class NegationCues(Strict):
     cues: list[str] = Field(min_length=1)
     breakers: list[str] = []
     causatives: list[str] = []
+    imperatives: list[str] = ["不要", "别", "不许", "不准", "莫"]
     after: list[str] = []
     max_tokens: int = Field(default=4, ge=1)
 

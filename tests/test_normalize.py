@@ -1,0 +1,47 @@
+import pytest
+
+from qa_toolkit.text.normalize import normalize
+from qa_toolkit.text.pinyin import CELL, plain, term_cells, to_cells
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("還款後果自負", "还款后果自负"),  # traditional -> simplified
+        ("ＡＢＣ１２３，好的！", "abc123,好的!"),  # full-width -> half-width, punctuation
+        ("幺三八零零一三八零零零", "13800138000"),  # spoken digit by digit
+        ("你欠了八千块", "你欠了8000块"),  # numeral with unit
+        ("一万五千元", "15000元"),
+        ("嗯，那个，等一下", ",那个,等一下"),  # filler dropped, 一下 kept
+        ("十分抱歉", "十分抱歉"),
+        ("一定会还", "一定会还"),
+        ("上 门 找你", "上门找你"),  # spaces between Chinese characters
+    ],
+)
+def test_normalize_table(raw, expected):
+    assert normalize(raw).text == expected
+
+
+@pytest.mark.parametrize("raw", ["你欠了我們八千塊，嗯，再不還就上門！", "幺三八 零零一三 八零零零", "ＡＢＣ，　好"])
+def test_offsets_map_back_to_original(raw):
+    norm = normalize(raw)
+    for i in range(len(norm.text)):
+        a, b = norm.span(i, i + 1)
+        assert 0 <= a < b <= len(raw)
+    a, b = norm.span(0, len(norm.text))
+    assert (a, b) == (0, len(raw)) or raw[b:].strip("！，　 ") == ""
+
+
+def test_number_span_covers_the_spoken_number():
+    raw = "你欠了我们八千块"
+    norm = normalize(raw)
+    i = norm.text.index("8000")
+    a, b = norm.span(i, i + 4)
+    assert raw[a:b] == "八千"
+
+
+def test_pinyin_cells_fixed_width_and_heteronyms():
+    assert len(to_cells("坐牢abc")) == 5 * CELL
+    assert to_cells("做牢") in term_cells("坐牢")  # homophone: same tone-less pinyin
+    assert any(c.startswith("huan") for c in term_cells("还款"))
+    assert plain("征信") == "zheng xin"
