@@ -93,17 +93,20 @@ def cmd_eval(args) -> int:
 
 
 def _asr_options(args):
+    """AsrOptions from the flags given; flags left out keep the measured defaults."""
     from qa_toolkit.asr import AsrOptions
 
-    hotwords = None
+    given = {
+        "engine": args.engine, "model": args.model, "device": args.device, "compute_type": args.compute_type,
+        "beam_size": args.beam_size, "batch_size": args.batch_size, "channel_roles": args.channels,
+    }
+    options = {k: v for k, v in given.items() if v is not None}
     if args.hotwords:
         from qa_toolkit.rules.loader import load_lexicon
 
         lexicon = load_lexicon(args.lexicons)
-        hotwords = " ".join(sorted({t for r in lexicon.rules if r.match for t in r.match.terms if len(t) >= 2}))
-    return AsrOptions(engine=args.engine, model=args.model, device=args.device, compute_type=args.compute_type,
-                      beam_size=args.beam_size, batch_size=args.batch_size,
-                      channel_roles=tuple(args.channels.split(",")), hotwords=hotwords)
+        options["hotwords"] = tuple(sorted({t for r in lexicon.rules if r.match for t in r.match.terms if len(t) >= 2}))
+    return AsrOptions(**options)
 
 
 def cmd_transcribe(args) -> int:
@@ -171,13 +174,13 @@ def cmd_dashboard(args) -> int:
 
 def _asr_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("speech recognition")
-    g.add_argument("--engine", default="faster-whisper", help="faster-whisper (default) or openai-whisper")
-    g.add_argument("--model", default="base", help="base (offline), a model folder, or a name to download when online")
-    g.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    g.add_argument("--compute-type", default="auto")
-    g.add_argument("--beam-size", type=int, default=5)
-    g.add_argument("--batch-size", type=int, default=0, help="> 1: batched faster-whisper pipeline")
-    g.add_argument("--channels", default="agent,customer", help="roles of the channels of stereo recordings, in order")
+    g.add_argument("--engine", help="faster-whisper (default) or openai-whisper")
+    g.add_argument("--model", help="base (default, offline), a model folder, or a name to download when online")
+    g.add_argument("--device", help="auto (default), cpu or cuda")
+    g.add_argument("--compute-type", help="auto (default: int8 on CPU, float16 on GPU), int8, float16, float32, ...")
+    g.add_argument("--beam-size", type=int)
+    g.add_argument("--batch-size", type=int, help="> 1: batched faster-whisper pipeline")
+    g.add_argument("--channels", help="roles of the channels of stereo recordings, in order (default agent,customer)")
     g.add_argument("--hotwords", action="store_true", help="pass lexicon terms to the decoder as hot words")
     g.add_argument("--workers", type=int, default=1, help="transcription processes")
     g.add_argument("--manifest", help="CSV/JSON with file,call_id,started_at,agent_id,team,phone (default: manifest.* beside the audio)")

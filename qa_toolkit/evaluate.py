@@ -17,8 +17,8 @@ compliant agent turns (no gold label) that received any finding.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from qa_toolkit.types import CATEGORIES, Finding, Transcript
 

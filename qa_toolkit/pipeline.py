@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from qa_toolkit.errors import InputError, QaToolkitError
 from qa_toolkit.rules.loader import Lexicon, load_lexicon
@@ -140,7 +141,7 @@ def scan_files(
     try:
         with _progress(len(transcripts), "call", progress) as bar:
             for t in transcripts:
-                report = scanner.report(t)
+                report = scanner.report(repo.apply_corrections(engine, t) if engine is not None else t)
                 if engine is not None:
                     repo.save_report(engine, report, summary.run_id)
                     repo.record_item(engine, summary.run_id, t.source or t.call_id, "done", call_id=t.call_id)
@@ -238,7 +239,7 @@ def transcribe_files(
         else:
             todo.append((path, meta))
     with _progress(len(todo), "call", progress) as bar:
-        for path, t, error in _transcripts(todo, options, workers):
+        for _path, t, error in _transcripts(todo, options, workers):
             bar.update(1)
             if t is None:
                 summary.failed += 1
@@ -304,7 +305,7 @@ def run_audio(
                     summary.errors.append(error)
                     repo.record_item(engine, summary.run_id, path, "failed", error=error)
                 else:
-                    report = scanner.report(t)
+                    report = scanner.report(repo.apply_corrections(engine, t))
                     repo.save_report(engine, report, summary.run_id)
                     repo.record_item(engine, summary.run_id, path, "done", call_id=t.call_id)
                     rows.extend(finding_row(f) for f in report.findings)

@@ -13,7 +13,7 @@ one transcript at a time:
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from qa_toolkit import __version__
@@ -68,7 +68,7 @@ class Scanner:
         agent_turn = _agent_turns(segs)
         fired: dict[str, int] = {}  # rule id -> first segment it counted in
         findings: list[Finding] = []
-        for i, (seg, norm) in enumerate(zip(segs, norms)):
+        for i, (seg, norm) in enumerate(zip(segs, norms, strict=True)):
             raw = self.matcher.hits(norm.text, lambda i=i: doc(i))
             for rule_id in sorted(raw):
                 rule = self.rules[rule_id]
@@ -97,7 +97,7 @@ class Scanner:
             lexicon_version=self.lexicon.version,
             lexicon_hash=self.lexicon.content_hash,
             toolkit_version=__version__,
-            scanned_at=datetime.now(timezone.utc),
+            scanned_at=datetime.now(UTC),
         )
 
     # -- context ---------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class Scanner:
             lo, hi = (time.fromisoformat(x) for x in tw.allowed.split("-"))
             started = transcript.started_at
             if started.tzinfo is None:
-                started = started.replace(tzinfo=timezone.utc)
+                started = started.replace(tzinfo=UTC)
             local = started.astimezone(ZoneInfo(tw.timezone))
             if lo <= local.time() < hi:
                 continue

@@ -9,7 +9,7 @@ finding fails the call outright when the policy says so.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from qa_toolkit.rules.schema import ScoringPolicy
 from qa_toolkit.types import CATEGORIES, CallScore, Finding

@@ -11,10 +11,11 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from qa_toolkit.errors import InputError
 from qa_toolkit.types import SPEAKERS, Segment, Transcript

@@ -4,13 +4,12 @@ import json
 import shutil
 
 import pytest
+from conftest import DATA, ROOT
 from sqlalchemy import func, select
 
 from qa_toolkit.cli import main
 from qa_toolkit.store import connect
 from qa_toolkit.store.schema import calls, findings, lexicons, runs, segments
-
-from conftest import DATA, ROOT
 
 
 def count(url, table):
@@ -125,3 +124,27 @@ def test_eval_command(capsys):
     assert main(["eval", str(DATA / "corpus_dev.jsonl"), "--errors", "5"]) == 0
     out = capsys.readouterr().out
     assert "segment level" in out and "false alarms:" in out and "call level" in out
+
+
+def test_rescan_keeps_a_reviewers_correction(db_url, tmp_path):
+    from qa_toolkit.rules.loader import load_lexicon
+    from qa_toolkit.scan import Scanner
+    from qa_toolkit.store import reviews
+
+    src = tmp_path / "c.jsonl"
+    call = {"call_id": "K1", "segments": [
+        {"start": 0, "end": 2, "speaker": "agent", "text": "您好，我是安心金融的小王，请问是李先生吗"},
+        {"start": 2, "end": 3, "speaker": "customer", "text": "是我"},
+        {"start": 3, "end": 6, "speaker": "agent", "text": "再不还钱就让你去做牢"}]}
+    src.write_text(json.dumps(call, ensure_ascii=False) + "\n", encoding="utf-8")
+    main(["scan", str(src), "--db", db_url, "--quiet"])
+    engine = connect(db_url)
+    scanner = Scanner(load_lexicon())
+    reviews.correct_segment(engine, "K1", 2, text="请您尽快安排还款", expected_text="再不还钱就让你去做牢", user="rita",
+                            rescan=scanner.report)
+    main(["scan", str(src), "--db", db_url, "--quiet"])  # the original file again
+    with engine.connect() as conn:
+        row = conn.execute(select(segments).where((segments.c.call_id == "K1") & (segments.c.idx == 2))).mappings().one()
+        cats = conn.execute(select(findings.c.category).where(findings.c.call_id == "K1")).scalars().all()
+    assert (row["text"], row["original_text"]) == ("请您尽快安排还款", "再不还钱就让你去做牢")
+    assert "deception" not in cats

@@ -12,7 +12,7 @@ from qa_toolkit.errors import ConfigError
 from qa_toolkit.rules.loader import load_lexicon
 from qa_toolkit.scan import Scanner
 from qa_toolkit.store import connect, reviews
-from qa_toolkit.store.repository import save_reports, utcnow
+from qa_toolkit.store.repository import load_transcript, save_reports, utcnow
 from qa_toolkit.store.schema import audit_log, segments, training_examples
 from qa_toolkit.store.schema import reviews as reviews_t
 from qa_toolkit.types import Segment, Transcript
@@ -44,7 +44,12 @@ def _fid(engine) -> str:
     from qa_toolkit.store.schema import findings
 
     with engine.connect() as conn:
-        return conn.execute(select(findings.c.finding_id)).scalar_one()
+        return conn.execute(
+            select(findings.c.finding_id)
+            .where((findings.c.segment == 2) & (findings.c.category == "threat"))
+            .order_by(findings.c.start_char)
+            .limit(1)
+        ).scalar_one()
 
 
 def _log(engine) -> list[dict]:
@@ -149,5 +154,5 @@ def test_exports_and_samples_are_logged(engine):
 
 def test_corpus_transcript_roundtrip(engine):
     with engine.connect() as conn:
-        t = reviews.stored_transcript(conn, "C1")
+        t = load_transcript(conn, "C1")
     assert dataclasses.replace(t, source=None).segments == _transcript().segments

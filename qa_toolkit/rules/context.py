@@ -53,7 +53,7 @@ class LineTracker:
         state = LineState("unknown")
         asked = False
         out = []
-        for i, (speaker, text) in enumerate(zip(speakers, texts)):
+        for i, (speaker, text) in enumerate(zip(speakers, texts, strict=True)):
             out.append(state)
             if speaker == "agent":
                 if self.verify.search(text):

@@ -10,8 +10,8 @@ phrases (so jieba's segmentation cannot hide a term); tokens decide token patter
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import ahocorasick
 from spacy.matcher import Matcher

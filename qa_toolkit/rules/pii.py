@@ -46,7 +46,7 @@ def id_card_valid(value: str) -> bool:
     """GB 11643-1999 check digit of an 18-character resident ID number."""
     if not re.fullmatch(r"\d{17}[\dxX]", value):
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     month, day = int(value[10:12]), int(value[12:14])
     return 1 <= month <= 12 and 1 <= day <= 31 and _ID_CHECK[total % 11] == value[17].lower()
 

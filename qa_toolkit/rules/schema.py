@@ -8,7 +8,7 @@ file per category holding ``rules``. Each rule says *what to look for*; the shar
 from __future__ import annotations
 
 import re
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -116,7 +116,7 @@ class DialogueExample(Strict):
         return lines
 
 
-Example = Union[str, DialogueExample]
+Example = str | DialogueExample
 
 
 class Examples(Strict):

@@ -7,11 +7,13 @@ lexicon adds a second set beside the first.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,14 +25,14 @@ from qa_toolkit.types import CallReport, Segment, Transcript
 
 def utcnow() -> datetime:
     """Now, as the naive UTC datetime the store keeps."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def to_utc(value: datetime | None) -> datetime | None:
     """A timezone-aware datetime as naive UTC (naive input is taken as UTC already)."""
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def transcript_hash(transcript: Transcript) -> str:
@@ -93,7 +95,8 @@ def _finding_rows(report: CallReport) -> list[dict[str, Any]]:
     ]
 
 
-def _write_report(conn: Connection, report: CallReport, run_id: str | None) -> None:
+def write_report(conn: Connection, report: CallReport, run_id: str | None) -> None:
+    """Write one call's results inside the caller's transaction (see :func:`save_report`)."""
     t = report.transcript
     row = _call_row(report)
     existing = conn.execute(
@@ -160,7 +163,7 @@ def save_reports(engine: Engine, reports: Iterable[CallReport], run_id: str | No
     for report in reports:
         try:
             with engine.begin() as conn:
-                _write_report(conn, report, run_id)
+                write_report(conn, report, run_id)
         except SQLAlchemyError as err:
             msg = f"cannot store call {report.transcript.call_id}: {err.__class__.__name__}: {err}"
             raise StoreError(msg.splitlines()[0], path=engine.url.render_as_string()) from err
@@ -171,6 +174,27 @@ def save_reports(engine: Engine, reports: Iterable[CallReport], run_id: str | No
 def save_report(engine: Engine, report: CallReport, run_id: str | None = None) -> None:
     """Store one call's transcript, findings and score in one transaction."""
     save_reports(engine, [report], run_id)
+
+
+def apply_corrections(engine: Engine, transcript: Transcript) -> Transcript:
+    """The transcript with the reviewers' stored corrections applied.
+
+    A segment whose incoming text is the text a reviewer corrected gets the correction, so
+    re-running a job on the original file never undoes a recorded correction.
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(segments.c.idx, segments.c.text, segments.c.original_text).where(
+                (segments.c.call_id == transcript.call_id) & segments.c.original_text.is_not(None)
+            )
+        ).all()
+    if not rows:
+        return transcript
+    segs = list(transcript.segments)
+    for idx, text, original in rows:
+        if idx < len(segs) and segs[idx].text == original:
+            segs[idx] = dataclasses.replace(segs[idx], text=text)
+    return transcript.replace(segments=tuple(segs))
 
 
 def register_lexicon(engine: Engine, *, lexicon_hash: str, version: str, name: str, content: Any, rules: int) -> None:
@@ -217,7 +241,7 @@ def load_transcript(conn_or_engine: Engine | Connection, call_id: str) -> Transc
     if row is None:
         raise StoreError(f"no call {call_id!r} in the store")
     segs = conn.execute(select(segments).where(segments.c.call_id == call_id).order_by(segments.c.idx)).mappings()
-    started = row["started_at"].replace(tzinfo=timezone.utc) if row["started_at"] else None
+    started = row["started_at"].replace(tzinfo=UTC) if row["started_at"] else None
     return Transcript(
         call_id=call_id,
         segments=tuple(

@@ -12,13 +12,13 @@ original text beside the correction and re-scans the call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from qa_toolkit.errors import ConfigError, StoreError
+from qa_toolkit.store import repository
 from qa_toolkit.store.repository import utcnow
 from qa_toolkit.store.schema import (
     audit_log,
@@ -31,7 +31,7 @@ from qa_toolkit.store.schema import (
     segments,
     training_examples,
 )
-from qa_toolkit.types import CallReport, Segment, Transcript
+from qa_toolkit.types import CallReport, Transcript
 
 __all__ = [
     "CALL_VERDICTS",
@@ -47,7 +47,6 @@ __all__ = [
     "set_call_verdict",
     "set_rewrite",
     "set_verdict",
-    "stored_transcript",
 ]
 
 VERDICTS = ("confirmed", "false_alarm", "discuss")
@@ -200,27 +199,6 @@ def set_call_verdict(
         raise
 
 
-def stored_transcript(conn: Connection, call_id: str) -> Transcript:
-    """Rebuild a call's :class:`Transcript` from the store (for a re-scan)."""
-
-    row = conn.execute(select(calls).where(calls.c.call_id == call_id)).mappings().first()
-    if row is None:
-        raise StoreError(f"no call {call_id!r}")
-    segs = conn.execute(select(segments).where(segments.c.call_id == call_id).order_by(segments.c.idx)).mappings()
-    started: datetime | None = row["started_at"]
-    return Transcript(
-        call_id=call_id,
-        segments=tuple(
-            Segment(start=s["start"], end=s["end"], speaker=s["speaker"], text=s["text"],
-                    avg_logprob=s["avg_logprob"], no_speech_prob=s["no_speech_prob"], channel=s["channel"])
-            for s in segs
-        ),
-        started_at=started.replace(tzinfo=UTC) if started else None,
-        agent_id=row["agent_id"], team=row["team"], phone=row["phone"], audio=row["audio"],
-        duration=row["duration"], source=row["source"], asr=row["asr"] or {}, extra=row["extra"] or {},
-    )
-
-
 def correct_segment(
     engine: Engine,
     call_id: str,
@@ -244,7 +222,6 @@ def correct_segment(
             corrected it first (:class:`ReviewConflict`).
         rescan: ``transcript -> CallReport``, usually ``scan_transcript(t, lexicon)``.
     """
-    from qa_toolkit.store import repository
 
     text = text.strip()
     if not text:
@@ -264,14 +241,14 @@ def correct_segment(
                 current={"text": current[idx]},
             )
         if text == current[idx]:
-            return rescan(stored_transcript(conn, call_id))
-        transcript = stored_transcript(conn, call_id)
+            return rescan(repository.load_transcript(conn, call_id))
+        transcript = repository.load_transcript(conn, call_id)
         segs = list(transcript.segments)
         import dataclasses
 
         segs[idx] = dataclasses.replace(segs[idx], text=text)
         report = rescan(transcript.replace(segments=tuple(segs)))
-        repository._write_report(conn, report, None)
+        repository.write_report(conn, report, None)
         originals.setdefault(idx, current[idx])
         for i, original in originals.items():
             conn.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import jieba
 import spacy
