@@ -12,7 +12,8 @@ from qa_toolkit.text.pinyin import CELL, plain, term_cells, to_cells
         ("幺三八零零一三八零零零", "13800138000"),  # spoken digit by digit
         ("你欠了八千块", "你欠了8000块"),  # numeral with unit
         ("一万五千元", "15000元"),
-        ("嗯，那个，等一下", ",那个,等一下"),  # filler dropped, 一下 kept
+        ("嗯，那个，等一下", "嗯,那个,等一下"),  # a filler on its own is kept (嗯 as a yes)
+        ("我们嗯上门", "我们上门"),  # a hesitation inside a phrase is dropped
         ("十分抱歉", "十分抱歉"),
         ("一定会还", "一定会还"),
         ("上 门 找你", "上门找你"),  # spaces between Chinese characters

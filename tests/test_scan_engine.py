@@ -4,13 +4,12 @@ every context decision, independent of the production lexicon's content."""
 from datetime import datetime
 
 import pytest
+from conftest import DATA
 
 from qa_toolkit.rules.examples import run_examples
 from qa_toolkit.rules.loader import load_lexicon
 from qa_toolkit.scan import Scanner
 from qa_toolkit.types import Segment, Transcript
-
-from conftest import DATA
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +115,15 @@ def test_finding_ids_are_stable(engine_scanner):
 def test_engine_lexicon_examples(engine_scanner):
     n, failures = run_examples(engine_scanner)
     assert n >= 20 and failures == []
+
+
+def test_third_party_revealed_later_counts_for_earlier_segments(engine_scanner):
+    t = call(("A", "喂，你好。"), ("C", "喂？你说。"), ("A", "你这笔欠款已经逾期三个月了。"), ("C", "我不是他，我是他哥。"))
+    found = [f for f in engine_scanner.scan(t) if f.rule_id == "disclosure.debt"]
+    assert [f.segment for f in found] == [2]
+    assert any("revealed after this segment" in c for c in found[0].evidence.context)
+
+
+def test_a_bare_yes_confirms_identity(engine_scanner):
+    t = call(("A", "请问是王强吗？"), ("C", "嗯。"), ("A", "您这笔欠款已经逾期了。"))
+    assert "disclosure.debt" not in rules_in(engine_scanner, t)

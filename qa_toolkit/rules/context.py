@@ -42,22 +42,31 @@ class LineTracker:
     """
 
     def __init__(self, cues: LineStateCues):
-        join = lambda ps: re.compile("|".join(f"(?:{p})" for p in ps))  # noqa: E731
+        join = lambda ps: re.compile("|".join(f"(?:{p})" for p in ps)) if ps else None  # noqa: E731
         self.verify = join(cues.verify_question)
         self.affirms = join(cues.debtor_affirms)
-        self.statements = join(cues.debtor_statements) if cues.debtor_statements else None
+        self.statements = join(cues.debtor_statements)
         self.third = join(cues.third_party)
+        self.agent_third = join(cues.agent_third_party)
 
     def states(self, speakers: list[str], texts: list[str]) -> list[LineState]:
-        """The state in force when each segment is spoken (normalized texts)."""
+        """The state in force when each segment is spoken (normalized texts).
+
+        Who was on the line is a fact of the whole call: when the person turns out to be a third
+        party before ever confirming to be the debtor, what the agent said to them earlier was
+        said to a third party too, and those segments get that state.
+        """
         state = LineState("unknown")
         asked = False
-        out = []
+        out: list[LineState] = []
         for i, (speaker, text) in enumerate(zip(speakers, texts, strict=True)):
             out.append(state)
+            before = state
             if speaker == "agent":
                 if self.verify.search(text):
                     asked = True
+                if self.agent_third is not None and state.state == "unknown" and (m := self.agent_third.search(text)):
+                    state = LineState("third_party", f"agent said {m.group()!r} in segment {i}")
             elif speaker == "customer":
                 if m := self.third.search(text):
                     state = LineState("third_party", f"customer said {m.group()!r} in segment {i}")
@@ -67,6 +76,11 @@ class LineTracker:
                     if state.state != "third_party":
                         state = LineState("debtor", f"customer confirmed identity ({m.group()!r}) in segment {i}")
                     asked = False
+            if before.state == "unknown" and state.state == "third_party":
+                later = LineState("third_party", f"{state.reason}; revealed after this segment")
+                out = [later if s.state == "unknown" else s for s in out]
+                if speaker == "agent":
+                    out[-1] = state
         return out
 
 

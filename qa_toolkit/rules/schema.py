@@ -169,14 +169,24 @@ class NegationCues(Strict):
 
 
 class LineStateCues(Strict):
-    """Regexes that move the on-the-line state (see :mod:`qa_toolkit.rules.context`)."""
+    """Regexes that move the on-the-line state (see :mod:`qa_toolkit.rules.context`).
+
+    Attributes:
+        verify_question: The agent asks who is on the line.
+        debtor_affirms: The customer's answer confirms being the debtor.
+        debtor_statements: The customer speaks as the debtor without being asked.
+        third_party: The customer says they are someone else, or the number is wrong.
+        agent_third_party: The agent's words show they know they speak to someone else
+            ("您是他的紧急联系人", "麻烦您转告他").
+    """
 
     verify_question: list[str] = Field(min_length=1)
     debtor_affirms: list[str] = Field(min_length=1)
     debtor_statements: list[str] = []
     third_party: list[str] = Field(min_length=1)
+    agent_third_party: list[str] = []
 
-    _regex = field_validator("verify_question", "debtor_affirms", "debtor_statements", "third_party")(
+    _regex = field_validator("verify_question", "debtor_affirms", "debtor_statements", "third_party", "agent_third_party")(
         lambda cls, v: [_check_regex(p) for p in v]
     )
 

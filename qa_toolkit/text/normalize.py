@@ -3,7 +3,8 @@
 ``normalize(text)`` returns a :class:`NormText`: traditional characters folded to simplified
 (OpenCC ``t2s``), full-width forms to half-width, clause punctuation to ASCII, ASCII lowercased,
 spoken Chinese numbers to digits (``幺三八…`` -> ``138…``, ``八千`` -> ``8000``), hesitation
-fillers and stray spaces between Chinese characters removed. ``NormText.span`` maps a span of
+fillers inside a phrase (我们嗯上门) and stray spaces between Chinese characters removed; a filler
+that stands alone (嗯。 as a yes) is kept. ``NormText.span`` maps a span of
 the normalized text back to the original, so highlights line up with what the reviewer sees.
 
 Everything length-preserving runs through ``str.translate`` and OpenCC (C speed); the rare
@@ -67,7 +68,7 @@ _EDIT_RE = re.compile(
     rf"(?P<digits>[{DIGIT_CHARS}]{{3,}})"  # spoken digit by digit: 幺三八零零…
     rf"|(?P<number>[{DIGIT_CHARS}{_UNIT_CHARS}]*[{_UNIT_CHARS}][{DIGIT_CHARS}{_UNIT_CHARS}]*(?=[{_MEASURES}]|$|[^\u4e00-\u9fff]))"
     rf"|(?P<single>(?<![\u4e00-\u9fff])[{DIGIT_CHARS}](?=[块元万千百天号岁期]))"
-    rf"|(?P<filler>[{FILLERS}]+)"
+    rf"|(?P<filler>(?<=[\u4e00-\u9fff])[{FILLERS}]+(?=[\u4e00-\u9fff]))"  # mid-phrase hesitation only
     r"|(?P<space>(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff]))"
 )
 
