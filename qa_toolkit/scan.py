@@ -49,6 +49,7 @@ class Scanner:
         self.line = LineTracker(lexicon.header.line_state)
         self.negation = Negation(lexicon.header.negation)
         self.excludes = {r.id: [re.compile(p) for p in r.context.exclude] for r in rules}
+        self.after_customer = {r.id: [re.compile(p) for p in r.context.after_customer] for r in rules}
         self.rules = {r.id: r for r in rules}
 
     # -- one call ------------------------------------------------------------------------
@@ -66,17 +67,19 @@ class Scanner:
             return docs[i]
 
         agent_turn = _agent_turns(segs)
-        fired: dict[str, int] = {}  # rule id -> first segment it counted in
+        fired: dict[str, int] = {}  # rule id or category -> first segment it counted in
+        customer = [(j, n.text) for j, (s, n) in enumerate(zip(segs, norms, strict=True)) if s.speaker == "customer"]
         findings: list[Finding] = []
         for i, (seg, norm) in enumerate(zip(segs, norms, strict=True)):
             raw = self.matcher.hits(norm.text, lambda i=i: doc(i))
             for rule_id in sorted(raw):
                 rule = self.rules[rule_id]
                 for hit in raw[rule_id]:
-                    context = self._decide(rule, hit, i, seg, norm, states[i], agent_turn[i], fired, lambda i=i: doc(i))
+                    context = self._decide(rule, hit, i, seg, norm, states[i], agent_turn[i], fired, customer, lambda i=i: doc(i))
                     if context is None:
                         continue
                     fired.setdefault(rule_id, i)
+                    fired.setdefault(rule.category, i)
                     score = 0.8 if hit.matcher == "sound" else 1.0
                     pattern = hit.pattern
                     extra = (hit.note,) if hit.note else ()
@@ -102,7 +105,7 @@ class Scanner:
 
     # -- context ---------------------------------------------------------------------------
 
-    def _decide(self, rule: Rule, hit: Hit, i: int, seg: Segment, norm: NormText, state, turn, fired, doc) -> tuple[str, ...] | None:
+    def _decide(self, rule: Rule, hit: Hit, i: int, seg: Segment, norm: NormText, state, turn, fired, customer, doc) -> tuple[str, ...] | None:
         """The context decisions that let a hit count, or None when one of them drops it."""
         ctx = rule.context
         notes = []
@@ -122,6 +125,12 @@ class Scanner:
             if first is None or first >= i:
                 return None
             notes.append(f"after {ctx.after_rule} in segment {first}")
+        if ctx.after_customer:
+            said = next(((j, m.group()) for j, text in reversed(customer) if i - ctx.after_customer_within <= j < i
+                         for p in self.after_customer[rule.id] if (m := p.search(text))), None)
+            if said is None:
+                return None
+            notes.append(f"after the customer said {said[1]!r} in segment {said[0]}")
         if self.excludes[rule.id]:
             if excluded_by(self.excludes[rule.id], norm, hit.start, hit.end) is not None:
                 return None

@@ -127,3 +127,11 @@ def test_third_party_revealed_later_counts_for_earlier_segments(engine_scanner):
 def test_a_bare_yes_confirms_identity(engine_scanner):
     t = call(("A", "请问是王强吗？"), ("C", "嗯。"), ("A", "您这笔欠款已经逾期了。"))
     assert "disclosure.debt" not in rules_in(engine_scanner, t)
+
+
+def test_after_customer_window(engine_scanner):
+    near = call(("C", "我在医院呢"), ("A", "那您今天先还一千"))
+    far = call(("C", "我在医院呢"), ("A", "好的"), ("A", "嗯"), ("A", "嗯"), ("A", "那您今天先还一千"))
+    found = [f for f in engine_scanner.scan(near) if f.rule_id == "harassment.press_after_stop"]
+    assert [f.segment for f in found] == [1] and "在医院" in found[0].explanation
+    assert "harassment.press_after_stop" not in rules_in(engine_scanner, far)

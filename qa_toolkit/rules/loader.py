@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from qa_toolkit.errors import LexiconError
 from qa_toolkit.rules.schema import LexiconHeader, Rule, RuleFile
+from qa_toolkit.types import CATEGORIES
 
 HEADER_FILE = "lexicon.yaml"
 
@@ -131,7 +132,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
             rules.append(rule)
     known = set(origins)
     for rule in rules:
-        if rule.context.after_rule and rule.context.after_rule not in known:
+        if rule.context.after_rule and rule.context.after_rule not in known | set(CATEGORIES):
             file, _, line = origins[rule.id].rpartition(":")
-            raise LexiconError(f"rule {rule.id}: after_rule {rule.context.after_rule!r} is not a rule of this lexicon", path=file, line=int(line))
+            raise LexiconError(f"rule {rule.id}: after_rule {rule.context.after_rule!r} is neither a rule of this lexicon nor a category", path=file, line=int(line))
     return Lexicon(folder, header, tuple(rules), origins, digest.hexdigest()[:16])

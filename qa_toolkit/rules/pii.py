@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from qa_toolkit.text.normalize import NormText, normalize
 
-_SEP = r"[ \-]?"
+_SEP = r"[ \-,]?"  # groups read out with pauses come back with commas
 _PATTERNS = {
     "id_card": re.compile(rf"(?<![\d])(?:\d{_SEP}){{17}}[\dx](?![\d])"),
     "bank_card": re.compile(rf"(?<![\d])[3-6](?:{_SEP}\d){{15,18}}(?![\d])"),
@@ -75,7 +75,7 @@ def find_pii_normalized(norm: NormText) -> list[PiiMatch]:
         for m in pattern.finditer(norm.text):
             if any(m.start() < e and s < m.end() for s, e in taken):
                 continue
-            value = re.sub(r"[ \-]", "", m.group())
+            value = re.sub(r"[ \-,]", "", m.group())
             if not _VALIDATORS[kind](value):
                 continue
             taken.append((m.start(), m.end()))

@@ -76,7 +76,11 @@ class Context(Strict):
         line_state: Count the hit only while the person on the line is in one of these states.
         first_agent_turns: Count the hit only within the agent's first N turns.
         exclude: Regexes; a hit whose clause (±6 characters) matches one is dropped.
-        after_rule: Count the hit only after this rule hit in an earlier segment.
+        after_rule: Count the hit only after this rule (an id) or any rule of this category
+            (a category name) counted in an earlier segment.
+        after_customer: Regexes; count the hit only when the customer said one of them in the
+            ``after_customer_within`` segments before it ("别再打了", "我在医院" -> pressing on).
+        after_customer_within: How far back ``after_customer`` looks, in segments.
     """
 
     negation: bool = True
@@ -84,8 +88,10 @@ class Context(Strict):
     first_agent_turns: int | None = Field(default=None, ge=1)
     exclude: list[str] = []
     after_rule: str | None = None
+    after_customer: list[str] = []
+    after_customer_within: int = Field(default=6, ge=1)
 
-    _regex = field_validator("exclude")(lambda cls, v: [_check_regex(p) for p in v])
+    _regex = field_validator("exclude", "after_customer")(lambda cls, v: [_check_regex(p) for p in v])
 
 
 class Required(Strict):
