@@ -96,6 +96,7 @@ class Negation:
         self.breakers = set(cues.breakers)
         self.causatives = set(cues.causatives)
         self.imperatives = set(cues.imperatives)
+        self.conditions = tuple(cues.conditions)
         self.after = re.compile("|".join(re.escape(a) for a in cues.after)) if cues.after else None
         self.max_tokens = cues.max_tokens
 
@@ -111,6 +112,8 @@ class Negation:
         "别让我们上门"), a plain one still negates it ("我们不会让你坐牢").
         """
         first = next((t.i for t in doc if t.idx + len(t.text) > start), len(doc))
+        if first < len(doc) and doc[first].idx < start and doc[first].text in self.cues:
+            return doc[first].text  # the cue token runs into the hit: 不会|后悔
         # "不还的老赖": a cue before 的 sits in a modifier of the hit, not over it
         scope = doc[:first] if not (first > 0 and doc[first - 1].text == "的") else doc[:0]
         seen = 0
@@ -118,6 +121,9 @@ class Negation:
         for tok in reversed(scope):
             word = tok.text
             if word in self.cues:
+                nxt = doc[tok.i + 1].text if tok.i + 1 < len(doc) else ""
+                if any(nxt.startswith(c) for c in self.conditions):
+                    return None  # "不还(就)…": the cue negates a condition, the hit is its consequence
                 return None if causative and word in self.imperatives else word
             if word in CLAUSE_PUNCT or self._breaks(word):
                 break

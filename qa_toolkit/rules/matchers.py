@@ -5,6 +5,10 @@ at-least lists, and the anchors of regex and token patterns); a second one holds
 pinyin of terms long enough to match by sound. A segment costs one pass of each automaton;
 regexes and spaCy ``Matcher`` patterns run only where their anchors occurred. Characters decide
 phrases (so jieba's segmentation cannot hide a term); tokens decide token patterns.
+
+Regexes run on the ``regex`` engine (``re``-compatible) with a time bound per pattern and
+segment (:data:`PATTERN_TIMEOUT`): a pattern that backtracks catastrophically raises a
+:class:`~qa_toolkit.errors.LexiconError` naming the rule instead of hanging the scan.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import ahocorasick
+import regex
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
@@ -22,6 +27,8 @@ from qa_toolkit.rules.anchors import regex_anchors, token_anchors
 from qa_toolkit.rules.schema import Rule
 from qa_toolkit.text import pinyin
 from qa_toolkit.text.tokens import Tokenizer
+
+PATTERN_TIMEOUT = 0.5  # seconds one regex may take on one segment
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,6 @@ class RuleMatcher:
     """
 
     def __init__(self, rules: list[Rule], tokenizer: Tokenizer):
-        import re
-
         self.tokenizer = tokenizer
         self.matcher = Matcher(tokenizer.vocab)
         self.compiled: dict[str, _Compiled] = {}
@@ -80,7 +85,7 @@ class RuleMatcher:
             patterns = []
             for source in m.patterns:
                 anchors = regex_anchors(source)
-                patterns.append((re.compile(source), anchors, source))
+                patterns.append((regex.compile(source), anchors, source))
             token_keys = []
             for i, tpat in enumerate(m.tokens):
                 key = f"{rule.id}#{i}"
@@ -143,9 +148,9 @@ class RuleMatcher:
             hits = out[rule_id]
             for term in comp.terms:
                 hits.extend(Hit(s, e, "phrase", term) for s, e in found.get(term, ()))
-            for regex, anchors, source in comp.patterns:
+            for pattern, anchors, source in comp.patterns:
                 if anchors is None or any(a in found for a in anchors):
-                    hits.extend(Hit(m.start(), m.end(), "regex", source) for m in regex.finditer(text) if m.end() > m.start())
+                    hits.extend(Hit(s, e, "regex", source) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s)
             if comp.token_keys and any(a is None or any(x in found for x in a) for _, a, _ in comp.token_keys):
                 if matches is None:
                     d = doc()
@@ -168,6 +173,15 @@ class RuleMatcher:
                     s, e = min(sp[0] for sp in spans), max(sp[1] for sp in spans)
                     hits.append(Hit(s, e, "cooccur", f"at least {n} of " + "|".join(terms), "found " + ", ".join(present)))
         return {rid: _dedupe(h) for rid, h in out.items() if h}
+
+
+def _bounded_spans(pattern, text: str, rule_id: str, source: str) -> list[tuple[int, int]]:
+    """Spans of every match, or a LexiconError when the pattern runs past PATTERN_TIMEOUT."""
+    try:
+        return [m.span() for m in pattern.finditer(text, timeout=PATTERN_TIMEOUT)]
+    except TimeoutError:
+        raise LexiconError(f"rule {rule_id}: pattern {source!r} ran past {PATTERN_TIMEOUT} s on a {len(text)}-character "
+                           "segment (catastrophic backtracking, e.g. (a|aa)+); rewrite it without nested repeats") from None
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

@@ -27,7 +27,40 @@ def _check_regex(value: str) -> str:
         re.compile(value)
     except re.error as err:
         raise ValueError(f"bad regular expression {value!r}: {err}") from None
+    if _nested_repeat(value):
+        raise ValueError(f"regular expression {value!r} repeats a repeat, which can take exponential time "
+                         "(catastrophic backtracking); repeat once, e.g. (a+)+ -> a+")
     return value
+
+
+def _nested_repeat(value: str) -> bool:
+    """True when a pattern holds an ``(x+)+``: an unbounded repeat whose body, groups aside, is
+    itself only an unbounded repeat. (The scan also bounds every pattern's time.)"""
+    from re import _constants as C
+    from re import _parser as parser
+
+    repeats = (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", C.MAX_REPEAT))
+
+    def only_repeat(items) -> bool:
+        items = list(items)
+        while len(items) == 1 and items[0][0] is C.SUBPATTERN:
+            items = list(items[0][1][-1])
+        return len(items) == 1 and items[0][0] in repeats and items[0][1][1] == C.MAXREPEAT
+
+    def walk(items) -> bool:
+        for op, av in items:
+            if op in repeats:
+                if av[1] == C.MAXREPEAT and only_repeat(av[2]):
+                    return True
+                if walk(av[2]):
+                    return True
+            elif op is C.SUBPATTERN and walk(av[-1]):
+                return True
+            elif op is C.BRANCH and any(walk(b) for b in av[1]):
+                return True
+        return False
+
+    return walk(parser.parse(value))
 
 
 class AtLeast(Strict):
@@ -170,6 +203,8 @@ class NegationCues(Strict):
     breakers: list[str] = []
     causatives: list[str] = []
     imperatives: list[str] = ["不要", "别", "不许", "不准", "莫"]
+    # 不 + one of these is a condition ("不还…就上门"), not a negation of what follows
+    conditions: list[str] = ["还", "给", "处理", "接", "配合", "交", "付", "缴", "结清", "回", "联系", "理"]
     after: list[str] = []
     max_tokens: int = Field(default=4, ge=1)
 

@@ -63,7 +63,7 @@ _DIGIT_VALUE.update({"〇": "0", "幺": "1", "洞": "0"})
 _UNIT_CHARS = "十百千万亿两"
 _MEASURES = "块元万千百个天月年号次点分岁期"
 
-FILLERS = "嗯呃唔"
+FILLERS = "嗯呃"  # not 唔: in Cantonese it means 不
 _EDIT_RE = re.compile(
     rf"(?P<digits>[{DIGIT_CHARS}]{{3,}})"  # spoken digit by digit: 幺三八零零…
     rf"|(?P<number>[{DIGIT_CHARS}{_UNIT_CHARS}]*[{_UNIT_CHARS}][{DIGIT_CHARS}{_UNIT_CHARS}]*(?=[{_MEASURES}]|$|[^\u4e00-\u9fff]))"

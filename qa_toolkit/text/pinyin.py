@@ -3,8 +3,10 @@
 Every character becomes a fixed-width cell of :data:`CELL` characters (its first reading, padded
 with ``_``; non-Chinese characters become a cell of ``#``), so a match at pinyin offset ``p``
 starts at character ``p // CELL``. The text side uses ``str.translate`` over a precomputed
-table; the term side expands every reading of heteronyms (还 -> hai, huan), so a term matches
-whichever way the transcript's characters are usually read.
+table. The term side uses the term's reading in context (pypinyin's phrase data) and, for the
+few characters whose two readings are both everyday ones (还 hai/huan, 行 xing/hang, ...), each
+reading: so 环款 still sounds like 还款, while a rare reading (家 as jie) never makes 到你家 match
+打到你接.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ _OTHER = "#" * CELL
 
 
 def _toneless(syllable: str) -> str:
+    """``lǜ`` -> ``lv`` (ü written v, as pypinyin's NORMAL style does), ``zhōng`` -> ``zhong``."""
+    for u in "ǖǘǚǜü":
+        syllable = syllable.replace(u, "v")
     decomposed = unicodedata.normalize("NFD", syllable)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return plain.replace("ü", "v").lower()
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,17 +62,25 @@ def to_cells(text: str) -> str:
     return text.translate(_text_table())
 
 
+# Characters with two everyday readings; every other character is read as in context.
+COMMON_HETERONYMS = "还行长重得了地都没给调便觉差分传朝种看只系处应乐"
+
+
 def term_cells(term: str, limit: int = 16) -> list[str]:
-    """Every reading combination of ``term`` in cell form (at most ``limit``), or [] if the
-    term has a character without a reading."""
+    """The readings of ``term`` in cell form (at most ``limit``), or [] if the term has a
+    character without a reading."""
+    from pypinyin import Style, lazy_pinyin
+
     readings = _readings()
+    if any(ord(ch) not in readings for ch in term):
+        return []
+    in_context = lazy_pinyin(term, style=Style.NORMAL)
     options = []
-    for ch in term:
-        r = readings.get(ord(ch))
-        if not r:
-            return []
-        options.append([s.ljust(CELL, _PAD) for s in r])
-    return ["".join(p) for p in itertools.islice(itertools.product(*options), limit)]
+    for ch, ctx in zip(term, in_context, strict=True):
+        r = readings[ord(ch)] if ch in COMMON_HETERONYMS else ()
+        options.append(list(dict.fromkeys([ctx, *r])))
+    combos = itertools.islice(itertools.product(*options), limit)
+    return ["".join(s.ljust(CELL, _PAD) for s in combo) for combo in combos]
 
 
 def plain(text: str) -> str:
