@@ -56,6 +56,15 @@ def _candidates(items) -> list[AnchorSet]:
     return out
 
 
+def regex_requirements(pattern: str) -> list[AnchorSet]:
+    """Every literal set the pattern requires: each match contains one literal of *each* set.
+
+    >>> sorted(map(sorted, regex_requirements("(去|到)你.{0,4}(单位|公司)")))
+    [['你'], ['公司', '单位'], ['到', '去']]
+    """
+    return [c for c in _candidates(parser.parse(pattern)) if c and all(c)]
+
+
 def regex_anchors(pattern: str) -> AnchorSet | None:
     """Literals one of which every match of ``pattern`` contains, or None if none is known.
 

@@ -14,6 +14,7 @@ Rules say what to look for; this module decides, the same way for every rule:
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -111,7 +112,8 @@ class Negation:
         causing, not the hit: an imperative cue then leaves the hit standing ("不要逼我们上门",
         "别让我们上门"), a plain one still negates it ("我们不会让你坐牢").
         """
-        first = next((t.i for t in doc if t.idx + len(t.text) > start), len(doc))
+        text, ends = doc.user_data["text"], doc.user_data["ends"]  # set by Tokenizer
+        first = bisect.bisect_right(ends, start)
         if first < len(doc) and doc[first].idx < start and doc[first].text in self.cues:
             return doc[first].text  # the cue token runs into the hit: 不会|后悔
         # "不还的老赖": a cue before 的 sits in a modifier of the hit, not over it
@@ -132,7 +134,7 @@ class Negation:
             if seen >= self.max_tokens:
                 break
         if self.after is not None:
-            tail = doc.text[end : end + 8]
+            tail = text[end : end + 8]
             cut = min((tail.find(p) for p in ".!?;" if p in tail), default=len(tail))
             if m := self.after.match(tail[: max(cut, 0)].lstrip(",")):
                 return m.group()

@@ -23,7 +23,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from qa_toolkit.errors import LexiconError
-from qa_toolkit.rules.anchors import regex_anchors, token_anchors
+from qa_toolkit.rules.anchors import regex_anchors, regex_requirements, token_anchors
 from qa_toolkit.rules.schema import Rule
 from qa_toolkit.text import pinyin
 from qa_toolkit.text.tokens import Tokenizer
@@ -42,17 +42,6 @@ class Hit:
     note: str = ""
 
 
-@dataclass
-class _Compiled:
-    rule: Rule
-    terms: list[str]
-    sound_terms: set[str]
-    patterns: list[tuple[object, frozenset[str] | None, str]]  # (regex, anchors, source)
-    token_keys: list[tuple[str, frozenset[str] | None, str]]
-    groups: list[list[str]]
-    at_least: tuple[int, list[str]] | None
-
-
 def _automaton(words: dict[str, list]) -> ahocorasick.Automaton | None:
     if not words:
         return None
@@ -63,8 +52,20 @@ def _automaton(words: dict[str, list]) -> ahocorasick.Automaton | None:
     return auto
 
 
+@dataclass
+class _Compiled:
+    rule: Rule
+    patterns: list[tuple[object, str, list[frozenset[str]]]]  # (compiled regex, source, required literal sets)
+    token_keys: dict[str, str]  # Matcher key -> pattern source
+    groups: list[list[str]]
+    at_least: tuple[int, list[str]] | None
+
+
 class RuleMatcher:
     """The ``match`` blocks of a set of rules, compiled for fast scanning.
+
+    Every literal maps to what it triggers (a phrase hit, a regex or token pattern to run, a
+    co-occurrence check), so a segment costs one automaton pass plus the work its literals ask for.
 
     Args:
         rules: Rules with a ``match`` block (others are ignored).
@@ -75,43 +76,58 @@ class RuleMatcher:
         self.tokenizer = tokenizer
         self.matcher = Matcher(tokenizer.vocab)
         self.compiled: dict[str, _Compiled] = {}
-        literals: dict[str, list[str]] = defaultdict(list)  # literal -> rule ids
+        by_term: dict[str, list[str]] = defaultdict(list)  # literal -> rules with it as a term
+        by_pattern: dict[str, set[tuple[str, int]]] = defaultdict(set)  # anchor -> (rule, pattern)
+        by_token: dict[str, set[str]] = defaultdict(set)  # anchor -> rules with token patterns
+        by_group: dict[str, set[str]] = defaultdict(set)  # literal -> rules with all/at_least
+        self._always_patterns: list[tuple[str, int]] = []
+        self._always_tokens: set[str] = set()
         sounds: dict[str, list[tuple[str, str]]] = defaultdict(list)  # cells -> (rule id, term)
-        self.unanchored: set[str] = set()
         for rule in rules:
             m = rule.match
             if m is None:
                 continue
             patterns = []
-            for source in m.patterns:
+            for i, source in enumerate(m.patterns):
+                requires = regex_requirements(source)
+                patterns.append((regex.compile(source), source, requires))
                 anchors = regex_anchors(source)
-                patterns.append((regex.compile(source), anchors, source))
-            token_keys = []
+                if anchors is None:
+                    self._always_patterns.append((rule.id, i))
+                for a in anchors or ():
+                    by_pattern[a].add((rule.id, i))
+            token_keys = {}
             for i, tpat in enumerate(m.tokens):
                 key = f"{rule.id}#{i}"
                 try:
                     self.matcher.add(key, [tpat])
                 except (ValueError, TypeError, KeyError) as err:
                     raise LexiconError(f"rule {rule.id}: bad token pattern {i}: {err}".splitlines()[0]) from None
-                token_keys.append((key, token_anchors(tpat), str(tpat)))
-            at_least = (m.at_least.n, list(m.at_least.terms)) if m.at_least else None
-            comp = _Compiled(rule, list(m.terms), set(), patterns, token_keys, [list(g) for g in m.all], at_least)
-            self.compiled[rule.id] = comp
-            words = set(m.terms) | {t for g in m.all for t in g} | set(at_least[1] if at_least else ())
-            for _, anchors, _ in patterns + token_keys:
+                token_keys[key] = str(tpat)
+                anchors = token_anchors(tpat)
                 if anchors is None:
-                    self.unanchored.add(rule.id)
-                else:
-                    words |= anchors
-            for w in words:
-                literals[w].append(rule.id)
+                    self._always_tokens.add(rule.id)
+                for a in anchors or ():
+                    by_token[a].add(rule.id)
+            at_least = (m.at_least.n, list(m.at_least.terms)) if m.at_least else None
+            self.compiled[rule.id] = _Compiled(rule, patterns, token_keys, [list(g) for g in m.all], at_least)
+            for term in dict.fromkeys(m.terms):
+                by_term[term].append(rule.id)
+            for t in {t for g in m.all for t in g} | set(at_least[1] if at_least else ()):
+                by_group[t].add(rule.id)
             if m.sound_min_chars:
                 for term in m.terms:
                     if len(term) >= m.sound_min_chars:
                         for cells in pinyin.term_cells(term):
                             sounds[cells].append((rule.id, term))
-                            comp.sound_terms.add(term)
-        self._literals = _automaton(literals)
+        required = {w for c in self.compiled.values() for *_, reqs in c.patterns for req in reqs for w in req}
+        literals = set(by_term) | set(by_pattern) | set(by_token) | set(by_group) | required
+        # each literal carries what it triggers: (rules with it as a term, patterns, token rules, group rules)
+        self._literals = _automaton({
+            w: (tuple(by_term.get(w, ())), frozenset(by_pattern.get(w, ())), frozenset(by_token.get(w, ())),
+                frozenset(by_group.get(w, ())))
+            for w in literals
+        })
         self._sounds = _automaton(sounds)
 
     def hits(self, text: str, doc: Callable[[], Doc]) -> dict[str, list[Hit]]:
@@ -122,14 +138,21 @@ class RuleMatcher:
             doc: Returns the segment's Doc (built only if a token pattern needs it).
         """
         found: dict[str, list[tuple[int, int]]] = defaultdict(list)  # literal -> spans
+        triggers = {}
         if self._literals is not None:
-            for end, (word, _rules) in self._literals.iter(text):
+            for end, (word, trig) in self._literals.iter(text):
                 found[word].append((end - len(word) + 1, end + 1))
-        candidates = set(self.unanchored)
-        if self._literals is not None:
-            for word in found:
-                candidates.update(self._literals.get(word)[1])
+                triggers[word] = trig
         out: dict[str, list[Hit]] = defaultdict(list)
+        patterns = set(self._always_patterns)
+        token_rules = set(self._always_tokens)
+        group_rules: set[str] = set()
+        for word, (term_rules, pats, toks, groups) in triggers.items():
+            for rule_id in term_rules:
+                out[rule_id].extend(Hit(s, e, "phrase", word) for s, e in found[word])
+            patterns |= pats
+            token_rules |= toks
+            group_rules |= groups
         if self._sounds is not None and len(text) >= 2:
             cells = pinyin.to_cells(text)
             for end, (key, owners) in self._sounds.iter(cells):
@@ -140,39 +163,41 @@ class RuleMatcher:
                 e = s + len(key) // pinyin.CELL
                 for rule_id, term in owners:
                     if text[s:e] != term:
-                        note = f"sounds like {term} ({pinyin.plain(term)})"
-                        out[rule_id].append(Hit(s, e, "sound", term, note))
-        matches = None
-        for rule_id in candidates:
-            comp = self.compiled[rule_id]
-            hits = out[rule_id]
-            for term in comp.terms:
-                hits.extend(Hit(s, e, "phrase", term) for s, e in found.get(term, ()))
-            for pattern, anchors, source in comp.patterns:
-                if anchors is None or any(a in found for a in anchors):
-                    hits.extend(Hit(s, e, "regex", source) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s)
-            if comp.token_keys and any(a is None or any(x in found for x in a) for _, a, _ in comp.token_keys):
-                if matches is None:
-                    d = doc()
-                    matches = [(d.vocab.strings[k], d[s:e]) for k, s, e in self.matcher(d)]
-                keys = {k: src for k, _, src in comp.token_keys}
-                hits.extend(
-                    Hit(span.start_char, span.end_char, "tokens", keys[key]) for key, span in matches if key in keys
-                )
-            if comp.groups:
-                firsts = [min((sp for t in g for sp in found.get(t, ())), default=None) for g in comp.groups]
-                if all(f is not None for f in firsts):
-                    s, e = min(f[0] for f in firsts), max(f[1] for f in firsts)
-                    label = " + ".join("|".join(g) for g in comp.groups)
-                    hits.append(Hit(s, e, "cooccur", label))
-            if comp.at_least:
-                n, terms = comp.at_least
-                present = [t for t in terms if t in found]
-                if len(present) >= n:
-                    spans = [found[t][0] for t in present]
-                    s, e = min(sp[0] for sp in spans), max(sp[1] for sp in spans)
-                    hits.append(Hit(s, e, "cooccur", f"at least {n} of " + "|".join(terms), "found " + ", ".join(present)))
+                        out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})"))
+        present = found.keys()
+        for rule_id, i in patterns:
+            pattern, source, requires = self.compiled[rule_id].patterns[i]
+            if any(req.isdisjoint(present) for req in requires):
+                continue  # a literal the pattern needs is missing: it cannot match
+            out[rule_id].extend(Hit(s, e, "regex", source) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s)
+        if token_rules:
+            d = doc()
+            for key, start, end in self.matcher(d):
+                rule_id = d.vocab.strings[key].rpartition("#")[0]
+                if rule_id in token_rules:
+                    span = d[start:end]
+                    out[rule_id].append(Hit(span.start_char, span.end_char, "tokens", self.compiled[rule_id].token_keys[d.vocab.strings[key]]))
+        for rule_id in group_rules:
+            out[rule_id].extend(_group_hits(self.compiled[rule_id], found))
         return {rid: _dedupe(h) for rid, h in out.items() if h}
+
+
+def _group_hits(comp: _Compiled, found: dict[str, list[tuple[int, int]]]) -> list[Hit]:
+    """Co-occurrence (``all``) and ``at_least`` hits of one rule, from the literals found."""
+    hits = []
+    if comp.groups:
+        firsts = [min((sp for t in g for sp in found.get(t, ())), default=None) for g in comp.groups]
+        if all(f is not None for f in firsts):
+            s, e = min(f[0] for f in firsts), max(f[1] for f in firsts)
+            hits.append(Hit(s, e, "cooccur", " + ".join("|".join(g) for g in comp.groups)))
+    if comp.at_least:
+        n, terms = comp.at_least
+        present = [t for t in terms if t in found]
+        if len(present) >= n:
+            spans = [found[t][0] for t in present]
+            s, e = min(sp[0] for sp in spans), max(sp[1] for sp in spans)
+            hits.append(Hit(s, e, "cooccur", f"at least {n} of " + "|".join(terms), "found " + ", ".join(present)))
+    return hits
 
 
 def _bounded_spans(pattern, text: str, rule_id: str, source: str) -> list[tuple[int, int]]:

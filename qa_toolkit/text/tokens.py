@@ -8,6 +8,7 @@ Docs are built from jieba's words, so spaCy's ``Matcher`` patterns run over jieb
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Iterable
 
@@ -45,6 +46,13 @@ class Tokenizer:
         return [w for w in self._jieba.cut(text, HMM=True) if w]
 
     def __call__(self, text: str) -> Doc:
-        """A spaCy ``Doc`` whose tokens are jieba's words; ``doc.text == text``."""
+        """A spaCy ``Doc`` whose tokens are jieba's words; ``doc.text == text``.
+
+        ``doc.user_data`` keeps ``text`` and ``ends`` (each token's end offset) so callers need
+        not rebuild them from the tokens.
+        """
         words = self.words(text)
-        return Doc(self.vocab, words=words, spaces=[False] * len(words))
+        doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
+        doc.user_data["text"] = text
+        doc.user_data["ends"] = list(itertools.accumulate(map(len, words)))
+        return doc
