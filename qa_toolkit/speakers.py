@@ -200,9 +200,7 @@ def _viterbi(scores: np.ndarray, gaps: np.ndarray) -> np.ndarray:
     return path
 
 
-def assign_roles(
-    segments: Sequence[Segment], samples: np.ndarray | None = None, *, method: str = "auto"
-) -> tuple[Segment, ...]:
+def assign_roles(segments: Sequence[Segment], samples: np.ndarray | None = None, *, method: str = "auto") -> tuple[Segment, ...]:
     """Give each segment of a mono call the role ``agent`` or ``customer``.
 
     Args:
@@ -227,11 +225,10 @@ def assign_roles(
         total = 2 * voice if voice.any() else text
     else:
         total = text + 2.0 * voice
-    gaps = np.array([0.0] + [b.start - a.end for a, b in zip(segments, segments[1:])])
+    gaps = np.array([0.0] + [b.start - a.end for a, b in zip(segments, segments[1:], strict=False)])
     path = _viterbi(np.clip(total, -8, 8), gaps)
     return tuple(
-        dataclasses.replace(seg, speaker="agent" if role == 0 else "customer")
-        for seg, role in zip(segments, path)
+        dataclasses.replace(seg, speaker="agent" if role == 0 else "customer") for seg, role in zip(segments, path, strict=False)
     )
 
 
@@ -248,10 +245,7 @@ def role_accuracy(
         ``(correct_seconds, compared_seconds)``; accuracy is their ratio.
     """
     correct = total = 0.0
-    gold_rows = [
-        (g["start"], g["end"], g["speaker"]) if isinstance(g, Mapping) else (g.start, g.end, g.speaker)
-        for g in gold
-    ]
+    gold_rows = [(g["start"], g["end"], g["speaker"]) if isinstance(g, Mapping) else (g.start, g.end, g.speaker) for g in gold]
     gold_rows = [(s + collar, e - collar, spk) for s, e, spk in gold_rows if e - s > 2 * collar]
     for h in hypothesis:
         for start, end, speaker in gold_rows:

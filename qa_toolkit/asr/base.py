@@ -33,9 +33,7 @@ class Transcriber(Protocol):
     options: AsrOptions
     provenance: dict[str, Any]
 
-    def decode(
-        self, samples: np.ndarray, speech: list[dict] | None, *, retry: bool = False
-    ) -> list[RawSegment]:
+    def decode(self, samples: np.ndarray, speech: list[dict] | None, *, retry: bool = False) -> list[RawSegment]:
         """Decode one channel.
 
         Args:
@@ -49,9 +47,7 @@ class Transcriber(Protocol):
             Segments with times in seconds of ``samples``' timeline.
         """
 
-    def transcribe(
-        self, audio: DecodedAudio, *, call_id: str, metadata: dict[str, Any] | None = None
-    ) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, *, call_id: str, metadata: dict[str, Any] | None = None) -> Transcript:
         """Transcribe one call (see :func:`run_transcriber`)."""
 
 
@@ -151,15 +147,11 @@ def split_at_pauses(raw: list[RawSegment], regions: list[tuple[float, float]]) -
         for group in groups:
             text = "".join(w[2] for w in group)
             if text.strip():
-                out.append(
-                    dataclasses.replace(seg, start=group[0][0], end=group[-1][1], text=text, words=tuple(group))
-                )
+                out.append(dataclasses.replace(seg, start=group[0][0], end=group[-1][1], text=text, words=tuple(group)))
     return out
 
 
-def _guard(
-    transcriber: Transcriber, samples: np.ndarray, speech: list[dict] | None, raw: list[RawSegment]
-) -> list[RawSegment]:
+def _guard(transcriber: Transcriber, samples: np.ndarray, speech: list[dict] | None, raw: list[RawSegment]) -> list[RawSegment]:
     """Re-decode windows that failed a guard; drop what still fails."""
     opts = transcriber.options
     kept: list[RawSegment] = []
@@ -183,13 +175,15 @@ def _guard(
     if speech:
         regions = [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in speech]
         for start, end in guards.uncovered_regions(regions, kept):
-            extra = _redecode(transcriber, samples, start, end)
-            kept.extend(
+            extra = [
                 r
-                for r in extra
+                for r in _redecode(transcriber, samples, start, end)
                 if not guards.is_hallucination(r, opts.no_speech_threshold, opts.log_prob_threshold)
                 and not guards.has_repetition_loop(r.text, opts.compression_ratio_threshold)
-            )
+            ]
+            inside = [s for s in kept if start <= (s.start + s.end) / 2 <= end]
+            if sum(len(r.text) for r in extra) > sum(len(s.text) for s in inside):
+                kept = [s for s in kept if s not in inside] + extra
     return sorted(kept, key=lambda s: (s.start, s.end))
 
 

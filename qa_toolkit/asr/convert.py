@@ -124,7 +124,7 @@ def ct2_to_openai_state(model_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
     def fused(dst: str, src: str, names: tuple[str, ...]) -> None:
         weights = np.split(t[f"{src}/weight"], len(names))
         biases = np.split(t[f"{src}/bias"], len(names))
-        for name, w, b in zip(names, weights, biases):
+        for name, w, b in zip(names, weights, biases, strict=False):
             put(f"{dst}.{name}.weight", w)
             if name != "key":
                 put(f"{dst}.{name}.bias", b)

@@ -84,11 +84,10 @@ class FasterWhisperTranscriber:
         )
         return kwargs
 
-    def decode(
-        self, samples: np.ndarray, speech: list[dict] | None, *, retry: bool = False
-    ) -> list[RawSegment]:
+    def decode(self, samples: np.ndarray, speech: list[dict] | None, *, retry: bool = False) -> list[RawSegment]:
         """Decode one channel (see :class:`~qa_toolkit.asr.base.Transcriber`)."""
         import ctranslate2
+
         ctranslate2.set_random_seed(self.options.seed)
         kwargs = self._common(retry)
         if self._batched is not None and not retry and speech and self.options.vad != "off":
@@ -110,9 +109,7 @@ class FasterWhisperTranscriber:
         segs, _ = self._model.transcribe(audio, vad_filter=False, **kwargs)
         return [_raw(s, remap) for s in segs]
 
-    def transcribe(
-        self, audio: DecodedAudio, *, call_id: str, metadata: dict[str, Any] | None = None
-    ) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, *, call_id: str, metadata: dict[str, Any] | None = None) -> Transcript:
         """Transcribe one call into a :class:`~qa_toolkit.types.Transcript`."""
         return run_transcriber(self, audio, call_id=call_id, metadata=metadata)
 

@@ -65,7 +65,7 @@ def compression_ratio(text: str) -> float:
 
 
 def _repeat_pattern(min_unit: int, max_unit: int, times: int) -> re.Pattern[str]:
-    return re.compile(r"(.{%d,%d}?)\1{%d,}" % (min_unit, max_unit, times - 1), re.DOTALL)
+    return re.compile(rf"(.{{{min_unit},{max_unit}}}?)\1{{{times - 1},}}", re.DOTALL)
 
 
 # One character 6+ times ("对对对对对对" is already unusual), or a 2-10 char unit 4+ times.
@@ -89,9 +89,7 @@ def collapse_repeats(text: str) -> str:
     return re.sub(r"(.{2,10}?)\1{2,}", r"\1\1", text, flags=re.DOTALL)
 
 
-def is_hallucination(
-    seg: RawSegment, no_speech_threshold: float = 0.6, log_prob_threshold: float = -1.0
-) -> bool:
+def is_hallucination(seg: RawSegment, no_speech_threshold: float = 0.6, log_prob_threshold: float = -1.0) -> bool:
     """True for text Whisper invented: over silence, or a stock subtitle phrase."""
     if not _PUNCT.sub("", seg.text):
         return True

