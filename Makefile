@@ -12,13 +12,13 @@ DB      ?= sqlite:///qa_toolkit.db
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dashboard,test,postgres]'
+	$(BIN)/pip install -q -e '.[dashboard,test,postgres,ray]'
 	@# openai-whisper runs on a CPU torch installed by path (PyPI's default torch is a multi-GB CUDA build,
 	@# and openai-whisper's triton dependency is CUDA-only): skipped where no such wheel lies on disk.
 	@if [ -n "$(TORCH)" ]; then \
 	  $(BIN)/pip install -q "$(TORCH)" && \
 	  $(BIN)/pip install -q --no-deps openai-whisper==20250625 && \
-	  $(BIN)/pip install -q tiktoken numba more-itertools; \
+	  $(BIN)/pip install -q -e '.[openai-whisper]'; \
 	else echo "no CPU torch wheel found: the openai-whisper engine stays uninstalled"; fi
 	$(BIN)/qa-toolkit models install base
 	touch $(STAMP)
@@ -34,8 +34,10 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/qa-toolkit run sample_audio/ --db $(DB) --workers 2 --out findings.jsonl
 
+# The PostgreSQL tests run against a throw-away local server (.ci/postgres.sh); they are
+# skipped, with the reason shown, where it cannot be started.
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q
+	@pg="$$(bash .ci/postgres.sh)" && eval "$$pg"; $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check qa_toolkit dashboards tests bench

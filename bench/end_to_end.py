@@ -50,13 +50,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--engine", default="faster-whisper")
+    ap.add_argument("--beam-size", type=int, default=None)
     args = ap.parse_args()
     gold = {t.call_id: t for t in (r.transcript for r in read_transcripts(ROOT / "sample_audio/calls.jsonl")) if t}
     scanner = Scanner(load_lexicon())
     reports = {}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        summary = run_audio([ROOT / "sample_audio"], db=f"sqlite:///{tmp}/e2e.db", options=AsrOptions(engine=args.engine),
+        summary = run_audio([ROOT / "sample_audio"], db=f"sqlite:///{tmp}/e2e.db", options=AsrOptions(engine=args.engine, **({"beam_size": args.beam_size} if args.beam_size else {})),
                             workers=args.workers, progress=False, on_report=lambda r: reports.__setitem__(r.transcript.call_id, r))
         wall = time.perf_counter() - t0
     n_items = n_script = n_audio = n_both = 0

@@ -75,7 +75,7 @@ def from_name(path: Path, pattern: str | None) -> dict[str, Any]:
         meta.update({k: v for k, v in m.groupdict().items() if v and k in FIELDS})
         raw = meta.get("started_at")
         if raw and re.fullmatch(r"\d{14}", raw):
-            meta["started_at"] = datetime.strptime(raw, "%Y%m%d%H%M%S").isoformat() + "+08:00"
+            meta["started_at"] = datetime.strptime(raw, "%Y%m%d%H%M%S").isoformat() + "+08:00"  # Beijing time
     return meta
 
 
@@ -84,4 +84,9 @@ def metadata_for(path: Path, manifest: dict[str, dict[str, Any]], pattern: str |
     meta = from_name(path, pattern)
     meta.update(manifest.get(str(path.resolve()), {}))
     meta["audio"] = str(path)
+    if isinstance(meta.get("started_at"), str):
+        try:
+            meta["started_at"] = datetime.fromisoformat(meta["started_at"].replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"started_at is not an ISO 8601 time: {meta['started_at']!r}", path=str(path)) from None
     return meta

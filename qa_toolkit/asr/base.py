@@ -204,6 +204,32 @@ def _redecode(transcriber: Transcriber, samples: np.ndarray, start: float, end: 
     ]
 
 
+TURN_GAP = 1.0  # seconds: closer pieces of one speaker on one channel form one turn
+_CLAUSE_END = tuple("，。！？、；,.!?;")
+
+
+def merge_turns(segments: list[Segment], max_gap: float = TURN_GAP) -> list[Segment]:
+    """Join consecutive pieces of the same speaker and channel less than ``max_gap`` apart.
+
+    Pieces come from cutting Whisper's output at VAD pauses (so that a mono recording's turns
+    can get roles); once roles are known, a turn is scanned and shown as one segment, so that a
+    sentence cut at a breath ("你再拖着不还，" / "我们就去你单位") is read whole. Confidences are
+    duration-weighted means.
+    """
+    out: list[Segment] = []
+    for seg in segments:
+        prev = out[-1] if out else None
+        if prev is not None and prev.speaker == seg.speaker and prev.channel == seg.channel and 0 <= seg.start - prev.end < max_gap:
+            w1, w2 = max(prev.end - prev.start, 0.01), max(seg.end - seg.start, 0.01)
+            mean = lambda a, b: None if a is None or b is None else round((a * w1 + b * w2) / (w1 + w2), 4)  # noqa: E731
+            joiner = "" if prev.text.endswith(_CLAUSE_END) else "，"
+            out[-1] = Segment(prev.start, max(prev.end, seg.end), seg.speaker, prev.text + joiner + seg.text,
+                              mean(prev.avg_logprob, seg.avg_logprob), mean(prev.no_speech_prob, seg.no_speech_prob), seg.channel)
+        else:
+            out.append(seg)
+    return out
+
+
 def run_transcriber(
     transcriber: Transcriber,
     audio: DecodedAudio,
@@ -252,6 +278,7 @@ def run_transcriber(
     segments.sort(key=lambda s: (s.start, s.end, s.channel or 0))
     if audio.num_channels == 1 and opts.mono_roles != "none" and segments:
         segments = list(speakers.assign_roles(segments, audio.channels[0], method=opts.mono_roles))
+    segments = merge_turns(segments)
 
     meta = dict(metadata or {})
     fields = {k: meta.pop(k) for k in _TRANSCRIPT_FIELDS if k in meta}
