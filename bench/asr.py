@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from qa_toolkit.asr.metrics import cer_text, edit_distance
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,33 +89,6 @@ SETTINGS: dict[str, dict] = {
 DEFAULT_SETTINGS = "fw-default,fw-beam5,fw-batch8,fw-hotwords,ow-greedy"
 
 
-def normalize(text: str) -> str:
-    """t2s, Arabic numbers -> Chinese numerals, CJK characters only."""
-    import cn2an
-
-    from qa_toolkit.asr import to_simplified
-
-    text = to_simplified(text)
-    # Digit strings read one by one (phone, ID, 尾号) vs. quantities.
-    text = re.sub(r"\d{5,}|0\d+", lambda m: "".join("零一二三四五六七八九"[int(d)] for d in m.group()), text)
-    try:
-        text = cn2an.transform(text, "an2cn")
-    except Exception:  # cn2an rejects some mixed strings; keep them as they are
-        pass
-    return re.sub(r"[^\u4e00-\u9fff]", "", text)
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def keyword_counts(ref: str, hyp: str) -> tuple[int, int]:
     """(found, expected) occurrences of KEYWORDS, capped per term by the reference count."""
     found = expected = 0
@@ -158,8 +132,8 @@ def run_setting(name: str, calls_path: Path, only: list[str] | None) -> dict:
         audio = load_audio(audio_path)
         transcript = engine.transcribe(audio, call_id=call_id)
         wall = time.perf_counter() - t0
-        ref = normalize("".join(s["text"] for s in call["segments"]))
-        hyp = normalize("".join(s.text for s in transcript.segments))
+        ref = cer_text("".join(s["text"] for s in call["segments"]))
+        hyp = cer_text("".join(s.text for s in transcript.segments))
         e = edit_distance(ref, hyp)
         f, x = keyword_counts(ref, hyp)
         correct, total = role_accuracy(transcript.segments, call["segments"])

@@ -13,6 +13,7 @@ import pytest
 from qa_toolkit.asr import AsrOptions, guards, install_model, list_models, resolve_model
 from qa_toolkit.asr.base import split_at_pauses, to_simplified
 from qa_toolkit.asr.guards import RawSegment
+from qa_toolkit.asr.metrics import character_error_rate
 from qa_toolkit.asr.models import BUNDLED_MODELS, cache_dir, sha256_file
 from qa_toolkit.audio import DecodedAudio, load_audio
 from qa_toolkit.errors import ConfigError, ModelError
@@ -230,19 +231,6 @@ def clip() -> tuple[DecodedAudio, str]:
     return DecodedAudio(channels=(audio.channels[0][a:b].copy(),)), first["text"]
 
 
-def _cer(ref: str, hyp: str) -> float:
-    import re
-
-    ref, hyp = (re.sub(r"[^\u4e00-\u9fff]", "", to_simplified(t)) for t in (ref, hyp))
-    prev = list(range(len(hyp) + 1))
-    for i, ca in enumerate(ref, 1):
-        cur = [i]
-        for j, cb in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
-
-
 @pytest.mark.slow
 def test_faster_whisper_transcribes_mandarin(model_cache, clip):
     from qa_toolkit.asr import create_transcriber
@@ -250,7 +238,7 @@ def test_faster_whisper_transcribes_mandarin(model_cache, clip):
     audio, gold = clip
     transcript = create_transcriber(AsrOptions()).transcribe(audio, call_id="clip", metadata={"agent_id": "A1", "x": 1})
     text = "".join(s.text for s in transcript.segments)
-    assert _cer(gold, text) < 0.5, text
+    assert character_error_rate(gold, text) < 0.5, text
     assert text == to_simplified(text)
     assert transcript.agent_id == "A1" and transcript.extra == {"x": 1}
     assert transcript.asr["engine"] == "faster-whisper"

@@ -208,6 +208,12 @@ TURN_GAP = 1.0  # seconds: closer pieces of one speaker on one channel form one 
 _CLAUSE_END = tuple("，。！？、；,.!?;")
 
 
+def _weighted(a: float | None, b: float | None, weights: tuple[float, float]) -> float | None:
+    if a is None or b is None:
+        return None
+    return round((a * weights[0] + b * weights[1]) / sum(weights), 4)
+
+
 def merge_turns(segments: list[Segment], max_gap: float = TURN_GAP) -> list[Segment]:
     """Join consecutive pieces of the same speaker and channel less than ``max_gap`` apart.
 
@@ -220,11 +226,11 @@ def merge_turns(segments: list[Segment], max_gap: float = TURN_GAP) -> list[Segm
     for seg in segments:
         prev = out[-1] if out else None
         if prev is not None and prev.speaker == seg.speaker and prev.channel == seg.channel and 0 <= seg.start - prev.end < max_gap:
-            w1, w2 = max(prev.end - prev.start, 0.01), max(seg.end - seg.start, 0.01)
-            mean = lambda a, b: None if a is None or b is None else round((a * w1 + b * w2) / (w1 + w2), 4)  # noqa: E731
+            weights = (max(prev.end - prev.start, 0.01), max(seg.end - seg.start, 0.01))
             joiner = "" if prev.text.endswith(_CLAUSE_END) else "，"
             out[-1] = Segment(prev.start, max(prev.end, seg.end), seg.speaker, prev.text + joiner + seg.text,
-                              mean(prev.avg_logprob, seg.avg_logprob), mean(prev.no_speech_prob, seg.no_speech_prob), seg.channel)
+                              _weighted(prev.avg_logprob, seg.avg_logprob, weights),
+                              _weighted(prev.no_speech_prob, seg.no_speech_prob, weights), seg.channel)
         else:
             out.append(seg)
     return out
