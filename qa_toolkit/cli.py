@@ -9,7 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 from qa_toolkit import __version__
-from qa_toolkit.errors import QaToolkitError
+from qa_toolkit.errors import ConfigError, QaToolkitError
+
+ASR_ENGINES = ("faster-whisper", "openai-whisper")
+MAX_DURATION = 2 * 3600.0  # = qa_toolkit.pipeline.MAX_DURATION (not imported: the CLI starts fast)
 
 
 def _print_summary(summary, what: str) -> None:
@@ -97,7 +100,7 @@ def _asr_options(args):
     from qa_toolkit.asr import AsrOptions
 
     given = {
-        "engine": args.engine, "model": args.model, "device": args.device, "compute_type": args.compute_type,
+        "engine": args.asr_engine, "model": args.model, "device": args.device, "compute_type": args.compute_type,
         "beam_size": args.beam_size, "batch_size": args.batch_size, "channel_roles": args.channels,
     }
     options = {k: v for k, v in given.items() if v is not None}
@@ -112,7 +115,7 @@ def _asr_options(args):
 def cmd_transcribe(args) -> int:
     from qa_toolkit.pipeline import transcribe_files
 
-    summary = transcribe_files(args.inputs, args.out, options=_asr_options(args), workers=args.workers,
+    summary = transcribe_files(args.inputs, args.out, options=_asr_options(args), workers=args.workers or 1,
                                manifest=args.manifest, name_pattern=args.name_pattern, progress=not args.quiet)
     _print_summary(summary, "transcribe")
     return 1 if summary.failed and not summary.done else 0
@@ -121,9 +124,15 @@ def cmd_transcribe(args) -> int:
 def cmd_run(args) -> int:
     from qa_toolkit.pipeline import run_audio
 
-    summary = run_audio(args.inputs, db=args.db, options=_asr_options(args), workers=args.workers,
+    if args.engine in ASR_ENGINES:  # the old meaning of --engine on `run`
+        args.asr_engine, args.engine = args.engine, "local"
+    if args.address and args.engine != "ray":
+        raise ConfigError("--address needs --engine ray")
+    workers = args.workers if args.workers is not None else (0 if args.engine == "ray" else 1)
+    summary = run_audio(args.inputs, db=args.db, options=_asr_options(args), workers=workers,
                         lexicon_dir=args.lexicons, out=args.out, manifest=args.manifest,
-                        name_pattern=args.name_pattern, progress=not args.quiet)
+                        name_pattern=args.name_pattern, progress=not args.quiet,
+                        engine=args.engine, address=args.address, max_duration=args.max_duration)
     _print_summary(summary, "run")
     if not args.quiet:
         _print_store_summary(args.db)
@@ -146,6 +155,17 @@ def _print_store_summary(db: str | None) -> None:
     print(f"store {engine.url.render_as_string()}: {n} calls; findings by category: " + ", ".join(f"{c} {k}" for c, k in cats))
     for call_id, risk, critical in top:
         print(f"  {call_id:<16} risk {risk:5.1f}{'  CRITICAL' if critical else ''}")
+
+
+def cmd_db_upgrade(args) -> int:
+    from qa_toolkit.store.database import database_url
+    from qa_toolkit.store.migrate import current, head, upgrade
+
+    url = database_url(args.db)
+    before = current(url)
+    after = upgrade(url, args.revision)
+    print(f"{url}: schema {before or 'unversioned'} -> {after} (newest {head()})")
+    return 0
 
 
 def cmd_models(args) -> int:
@@ -174,7 +194,7 @@ def cmd_dashboard(args) -> int:
 
 def _asr_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("speech recognition")
-    g.add_argument("--engine", help="faster-whisper (default) or openai-whisper")
+    g.add_argument("--asr-engine", help="faster-whisper (default) or openai-whisper")
     g.add_argument("--model", help="base (default, offline), a model folder, or a name to download when online")
     g.add_argument("--device", help="auto (default), cpu or cuda")
     g.add_argument("--compute-type", help="auto (default: int8 on CPU, float16 on GPU), int8, float16, float32, ...")
@@ -182,7 +202,8 @@ def _asr_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, help="> 1: batched faster-whisper pipeline")
     g.add_argument("--channels", help="roles of the channels of stereo recordings, in order (default agent,customer)")
     g.add_argument("--hotwords", action="store_true", help="pass lexicon terms to the decoder as hot words")
-    g.add_argument("--workers", type=int, default=1, help="transcription processes")
+    g.add_argument("--workers", type=int, help="transcription processes (default 1); with --engine ray: actors "
+                   "(default 0 = one per CPU of the cluster, or per GPU when it has GPUs)")
     g.add_argument("--manifest", help="CSV/JSON with file,call_id,started_at,agent_id,team,phone (default: manifest.* beside the audio)")
     g.add_argument("--name-pattern", help=r"regex with named groups over file names, e.g. '(?P<agent_id>A\d+)_(?P<started_at>\d{14})'")
 
@@ -227,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--lexicons")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--engine", dest="asr_engine", choices=ASR_ENGINES, help=argparse.SUPPRESS)  # old name of --asr-engine
     _asr_arguments(p)
     p.set_defaults(func=cmd_transcribe)
 
@@ -236,8 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write findings as JSONL here")
     p.add_argument("--lexicons")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--engine", default="local", choices=("local", "ray", *ASR_ENGINES), metavar="{local,ray}",
+                   help="where to transcribe and scan: local processes (default) or a Ray cluster")
+    p.add_argument("--address", help="Ray cluster: auto (the one this node belongs to) or ray://host:10001; "
+                   "default: $RAY_ADDRESS, else a local Ray started for this run")
+    p.add_argument("--max-duration", type=float, default=MAX_DURATION,
+                   help=f"refuse recordings longer than this many seconds before decoding (default {MAX_DURATION:.0f}; 0 = no limit)")
     _asr_arguments(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    p = p.add_parser("upgrade", help="migrate the database to the newest schema, keeping its data (Alembic)")
+    p.add_argument("--db", help="database URL (default $QA_TOOLKIT_DB or sqlite:///qa_toolkit.db)")
+    p.add_argument("--revision", default="head", help="target revision (default: the newest)")
+    p.set_defaults(func=cmd_db_upgrade)
 
     p = sub.add_parser("models", help="offline ASR models")
     p.add_argument("action", choices=["list", "install"])

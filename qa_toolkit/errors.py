@@ -58,3 +58,9 @@ class StoreError(QaToolkitError):
     """The database cannot be reached or written."""
 
     code = "E600"
+
+
+class WorkerError(QaToolkitError):
+    """A transcription worker (process or Ray actor) died or could not be reached."""
+
+    code = "E700"

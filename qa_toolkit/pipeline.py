@@ -9,21 +9,24 @@ Three jobs, each readable top to bottom:
 
 Workers (``workers > 1``) only transcribe, each process loading its model once; the parent
 scans and writes, one call per transaction, so a killed run never leaves half a call behind
-and a restart finishes the rest.
+and a restart finishes the rest. With ``engine="ray"`` the workers are Ray actors on a cluster
+(:mod:`qa_toolkit.distributed`) that transcribe and scan; the driver still writes.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_toolkit.errors import InputError, QaToolkitError
+from qa_toolkit.errors import AudioError, ConfigError, InputError, QaToolkitError, WorkerError
 from qa_toolkit.rules.loader import Lexicon, load_lexicon
 from qa_toolkit.scan import Scanner
 from qa_toolkit.store import connect
@@ -31,6 +34,8 @@ from qa_toolkit.store import repository as repo
 from qa_toolkit.transcripts import expand_inputs, read_transcripts, transcript_to_dict, write_jsonl
 from qa_toolkit.types import CallReport, Finding, Transcript
 
+ENGINES = ("local", "ray")
+MAX_DURATION = 2 * 3600.0  # seconds; longer recordings are refused before decoding (0 = no limit)
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".aac", ".amr", ".ogg", ".opus", ".flac", ".wma", ".webm", ".mp4", ".3gp")
 
 
@@ -162,12 +167,34 @@ def scan_files(
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(options) -> None:
+def _init_worker(options, factory=None, max_duration: float = MAX_DURATION) -> None:
     from qa_toolkit.asr import create_transcriber
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _WORKER["transcriber"] = create_transcriber(options)
+    # One BLAS thread, whatever numpy was imported with: OpenBLAS sums differ by thread count,
+    # and those last bits change what Whisper decodes, so results would depend on the machine.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+    _WORKER["transcriber"] = (factory or create_transcriber)(options)
     _WORKER["options"] = options
+    _WORKER["max_duration"] = max_duration
+
+
+def _check_duration(path: str, max_duration: float) -> None:
+    """Refuse a recording longer than ``max_duration`` from its header, before decoding it."""
+    if not max_duration:
+        return
+    import av
+
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            seconds = (container.duration or 0) / 1_000_000
+    except (av.error.FFmpegError, OSError):
+        return  # load_audio says what is wrong with it
+    if seconds > max_duration:
+        raise AudioError(f"recording is {seconds / 3600:.2f} h, longer than --max-duration {max_duration:.0f} s; "
+                         "split it or raise the limit (decoding holds ~230 MB per channel-hour)", path=path)
 
 
 def _transcribe_one(path: str, meta: dict[str, Any]) -> Transcript:
@@ -175,6 +202,7 @@ def _transcribe_one(path: str, meta: dict[str, Any]) -> Transcript:
     from qa_toolkit.audio import load_audio
 
     call_id = meta.pop("call_id")
+    _check_duration(path, _WORKER.get("max_duration", MAX_DURATION))
     audio = load_audio(path)
     return transcribe(audio, _WORKER["options"], call_id=call_id, metadata=meta, transcriber=_WORKER["transcriber"])
 
@@ -199,20 +227,54 @@ def audio_inputs(paths: Iterable[str | Path], manifest: str | Path | None, name_
 
 
 def _transcripts(
-    items: list[tuple[str, dict[str, Any]]], options, workers: int
+    items: list[tuple[str, dict[str, Any]]], options, workers: int, factory=None, max_duration: float = MAX_DURATION
 ) -> Iterator[tuple[str, Transcript | None, str | None]]:
-    """Transcribe recordings in this process or in ``workers`` processes, as they finish."""
+    """Transcribe recordings in this process or in ``workers`` processes, as they finish.
+
+    Raises:
+        WorkerError: A worker process died (killed, out of memory); what finished is kept.
+    """
     if not items:
         return
     if workers <= 1:
-        _init_worker(options)
+        _init_worker(options, factory, max_duration)
         for path, meta in items:
             yield _safe_transcribe(path, meta)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options,)) as pool:
+    # spawn, not fork: a parent with threads (Ray, database drivers) can deadlock a forked child.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(options, factory, max_duration)) as pool:
         futures = [pool.submit(_safe_transcribe, path, meta) for path, meta in items]
-        for fut in as_completed(futures):
-            yield fut.result()
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        except BrokenProcessPool:
+            left = sum(not f.done() or f.exception() is not None for f in futures)
+            raise WorkerError(f"a transcription worker died (killed or out of memory) with {left} recordings "
+                              "unfinished; finished calls are stored, re-run the same command to do the rest") from None
+
+
+def _reports(
+    items: list[tuple[str, dict[str, Any]]], options, scanner: Scanner, *, workers: int, engine: str = "local",
+    address: str | None = None, factory=None, max_duration: float = MAX_DURATION,
+) -> Iterator[tuple[str, CallReport | None, str | None]]:
+    """``(path, report or None, error)`` per recording, as they finish: local processes
+    transcribe and this process scans, or Ray actors do both."""
+    if engine == "ray":
+        from qa_toolkit.distributed import ray_reports
+
+        yield from ray_reports(items, options, scanner.lexicon, workers=workers, address=address,
+                               factory=factory, max_duration=max_duration)
+        return
+    for path, t, error in _transcripts(items, options, workers, factory, max_duration):
+        if t is None:
+            yield path, None, error
+            continue
+        try:
+            yield path, scanner.report(t), None
+        except QaToolkitError as err:  # e.g. a rule past its time bound: this call fails, the batch goes on
+            yield path, None, f"{path}: {err}"
 
 
 def transcribe_files(
@@ -266,23 +328,35 @@ def run_audio(
     name_pattern: str | None = None,
     progress: bool = True,
     on_report: Callable[[CallReport], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    max_duration: float = MAX_DURATION,
+    transcriber_factory: Callable[[Any], Any] | None = None,
 ) -> RunSummary:
     """Transcribe, scan and store recordings; safe to re-run.
 
     A call already transcribed with the same ASR options is not transcribed again; if it was
     scanned with another lexicon it is re-scanned from the stored transcript.
+
+    ``engine`` is ``local`` (``workers`` processes here) or ``ray`` (``workers`` actors on the
+    cluster at ``address``; 0 = one per CPU, or per GPU when it has GPUs). Recordings longer
+    than ``max_duration`` seconds are refused before decoding (0 = no limit).
+    ``transcriber_factory(options)`` builds each worker's engine (default: the real one).
     """
     from qa_toolkit.asr import AsrOptions
 
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
     options = options or AsrOptions()
     items = audio_inputs(paths, manifest, name_pattern)
     scanner = Scanner(load_lexicon(lexicon_dir))
-    engine = connect(db)
-    _register(engine, scanner.lexicon)
+    db_engine = connect(db)
+    _register(db_engine, scanner.lexicon)
     summary = RunSummary()
-    summary.run_id = repo.start_run(engine, "run", {"paths": [str(p) for p in paths], "asr": options.to_dict(),
-                                                    "lexicon": scanner.lexicon.version, "workers": workers})
-    done = repo.transcribed_calls(engine, options.to_dict())
+    summary.run_id = repo.start_run(db_engine, "run", {"paths": [str(p) for p in paths], "asr": options.to_dict(),
+                                                       "lexicon": scanner.lexicon.version, "workers": workers,
+                                                       "engine": engine})
+    done = repo.transcribed_calls(db_engine, options.to_dict())
     rows: list[dict[str, Any]] = []
     todo = []
     for path, meta in items:
@@ -291,23 +365,27 @@ def run_audio(
             todo.append((path, meta))
             continue
         if done[call_id] != scanner.lexicon.content_hash:
-            report = scanner.report(repo.load_transcript(engine, call_id))
-            repo.save_report(engine, report, summary.run_id)
+            report = scanner.report(repo.load_transcript(db_engine, call_id))
+            repo.save_report(db_engine, report, summary.run_id)
             rows.extend(finding_row(f) for f in report.findings)
         summary.skipped += 1
-        repo.record_item(engine, summary.run_id, path, "skipped", call_id=call_id)
+        repo.record_item(db_engine, summary.run_id, path, "skipped", call_id=call_id)
     status = "interrupted"
     try:
         with _progress(len(todo), "call", progress) as bar:
-            for path, t, error in _transcripts(todo, options, workers):
-                if t is None:
+            for path, report, error in _reports(todo, options, scanner, workers=workers, engine=engine, address=address,
+                                                factory=transcriber_factory, max_duration=max_duration):
+                if report is None:
                     summary.failed += 1
                     summary.errors.append(error)
-                    repo.record_item(engine, summary.run_id, path, "failed", error=error)
+                    repo.record_item(db_engine, summary.run_id, path, "failed", error=error)
                 else:
-                    report = scanner.report(repo.apply_corrections(engine, t))
-                    repo.save_report(engine, report, summary.run_id)
-                    repo.record_item(engine, summary.run_id, path, "done", call_id=t.call_id)
+                    t = report.transcript
+                    corrected = repo.apply_corrections(db_engine, t)
+                    if corrected is not t:
+                        report = scanner.report(corrected)
+                    repo.save_report(db_engine, report, summary.run_id)
+                    repo.record_item(db_engine, summary.run_id, path, "done", call_id=t.call_id)
                     rows.extend(finding_row(f) for f in report.findings)
                     _tally(summary, report)
                     summary.audio_seconds += t.duration or 0.0
@@ -317,7 +395,7 @@ def run_audio(
                 bar.set_postfix_str(f"audio {summary.audio_seconds / 3600:.2f} h, failed {summary.failed}")
         status = "done"
     finally:
-        repo.finish_run(engine, summary.run_id, status)
+        repo.finish_run(db_engine, summary.run_id, status)
     if out is not None:
         write_jsonl(out, rows)
     return summary

@@ -50,6 +50,8 @@ def _segment(raw: Any, i: int) -> Segment:
     text = raw.get("text")
     if not isinstance(text, str):
         raise ValueError(f"segment {i}: text must be a string, got {type(text).__name__}")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise ValueError(f"segment {i}: text holds a lone surrogate escape (\\ud800-\\udfff), not a character")
     speaker = raw.get("speaker", "unknown")
     if speaker not in SPEAKERS:
         raise ValueError(f"segment {i}: speaker must be one of {', '.join(SPEAKERS)}, got {speaker!r}")

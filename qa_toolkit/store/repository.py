@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from qa_toolkit.errors import StoreError
+from qa_toolkit.store.database import retrying
 from qa_toolkit.store.schema import calls, findings, lexicons, run_items, runs, scores, segments
 from qa_toolkit.types import CallReport, Segment, Transcript
 
@@ -33,6 +35,15 @@ def to_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """``value`` with the characters no database stores (NUL for PostgreSQL, lone surrogates for
+    UTF-8) replaced by U+FFFD, one for one, so character offsets still line up."""
+    return _UNSTORABLE.sub("\ufffd", value) if value else value
 
 
 def transcript_hash(transcript: Transcript) -> str:
@@ -80,7 +91,7 @@ def _finding_rows(report: CallReport) -> list[dict[str, Any]]:
             "severity": f.severity,
             "start_char": f.start_char,
             "end_char": f.end_char,
-            "text": f.text,
+            "text": storable_text(f.text),
             "start": f.start,
             "end": f.end,
             "regulation": f.regulation,
@@ -89,7 +100,7 @@ def _finding_rows(report: CallReport) -> list[dict[str, Any]]:
             "pattern": f.evidence.pattern,
             "context": list(f.evidence.context),
             "score": f.evidence.score,
-            "explanation": f.explanation,
+            "explanation": storable_text(f.explanation),
         }
         for f in report.findings
     ]
@@ -118,7 +129,7 @@ def write_report(conn: Connection, report: CallReport, run_id: str | None) -> No
                         "start": s.start,
                         "end": s.end,
                         "speaker": s.speaker,
-                        "text": s.text,
+                        "text": storable_text(s.text),
                         "avg_logprob": s.avg_logprob,
                         "no_speech_prob": s.no_speech_prob,
                         "channel": s.channel,
@@ -152,8 +163,16 @@ def write_report(conn: Connection, report: CallReport, run_id: str | None) -> No
     )
 
 
+def _in_transaction(engine: Engine, fn, *args, **kwargs):
+    with engine.begin() as conn:
+        return fn(conn, *args, **kwargs)
+
+
 def save_reports(engine: Engine, reports: Iterable[CallReport], run_id: str | None = None) -> int:
     """Store reports, each call in its own transaction. Returns how many were written.
+
+    A database that is away for a while (locked, restarting) is waited for: the transaction is
+    retried with backoff (:func:`qa_toolkit.store.database.retrying`); it is idempotent.
 
     Raises:
         StoreError: The database refused a write; calls written before stay written, the
@@ -162,8 +181,7 @@ def save_reports(engine: Engine, reports: Iterable[CallReport], run_id: str | No
     n = 0
     for report in reports:
         try:
-            with engine.begin() as conn:
-                write_report(conn, report, run_id)
+            retrying(lambda r=report: _in_transaction(engine, write_report, r, run_id), f"store call {report.transcript.call_id}")
         except SQLAlchemyError as err:
             msg = f"cannot store call {report.transcript.call_id}: {err.__class__.__name__}: {err}"
             raise StoreError(msg.splitlines()[0], path=engine.url.render_as_string()) from err
@@ -182,12 +200,15 @@ def apply_corrections(engine: Engine, transcript: Transcript) -> Transcript:
     A segment whose incoming text is the text a reviewer corrected gets the correction, so
     re-running a job on the original file never undoes a recorded correction.
     """
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(segments.c.idx, segments.c.text, segments.c.original_text).where(
-                (segments.c.call_id == transcript.call_id) & segments.c.original_text.is_not(None)
-            )
-        ).all()
+    def read() -> list:
+        with engine.connect() as conn:
+            return conn.execute(
+                select(segments.c.idx, segments.c.text, segments.c.original_text).where(
+                    (segments.c.call_id == transcript.call_id) & segments.c.original_text.is_not(None)
+                )
+            ).all()
+
+    rows = retrying(read, f"read corrections of {transcript.call_id}")
     if not rows:
         return transcript
     segs = list(transcript.segments)
@@ -199,7 +220,8 @@ def apply_corrections(engine: Engine, transcript: Transcript) -> Transcript:
 
 def register_lexicon(engine: Engine, *, lexicon_hash: str, version: str, name: str, content: Any, rules: int) -> None:
     """Record a lexicon version (once per hash) so findings can cite it."""
-    with engine.begin() as conn:
+
+    def write(conn: Connection) -> None:
         if conn.execute(select(lexicons.c.lexicon_hash).where(lexicons.c.lexicon_hash == lexicon_hash)).first():
             return
         conn.execute(
@@ -207,6 +229,8 @@ def register_lexicon(engine: Engine, *, lexicon_hash: str, version: str, name: s
                 lexicon_hash=lexicon_hash, version=version, name=name, rules=rules, content=content, loaded_at=utcnow()
             )
         )
+
+    retrying(lambda: _in_transaction(engine, write), f"register lexicon {version}")
 
 
 def scanned_hashes(engine: Engine, lexicon_hash: str) -> dict[str, str]:
@@ -256,30 +280,38 @@ def load_transcript(conn_or_engine: Engine | Connection, call_id: str) -> Transc
 def start_run(engine: Engine, kind: str, args: dict[str, Any]) -> str:
     """Open a run record and return its id."""
     run_id = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
+
+    def write(conn: Connection) -> None:
         conn.execute(
             insert(runs).values(
                 run_id=run_id, kind=kind, started_at=utcnow(), status="running", args=args,
                 calls_done=0, calls_skipped=0, calls_failed=0,
             )
         )
+
+    retrying(lambda: _in_transaction(engine, write), f"start {kind} run")
     return run_id
 
 
 def record_item(engine: Engine, run_id: str, item: str, status: str, *, call_id: str | None = None, error: str | None = None) -> None:
     """Record what happened to one input of a run (done, skipped or failed, with the error)."""
     counter = {"done": runs.c.calls_done, "skipped": runs.c.calls_skipped, "failed": runs.c.calls_failed}[status]
-    with engine.begin() as conn:
+
+    def write(conn: Connection) -> None:
         conn.execute(insert(run_items).values(run_id=run_id, item=item, call_id=call_id, status=status, error=error, at=utcnow()))
         conn.execute(update(runs).where(runs.c.run_id == run_id).values({counter.key: counter + 1}))
+
+    retrying(lambda: _in_transaction(engine, write), f"record {status} {item}")
 
 
 def finish_run(engine: Engine, run_id: str, status: str) -> dict[str, Any]:
     """Close a run record; returns its counters."""
-    with engine.begin() as conn:
+
+    def write(conn: Connection) -> dict[str, Any]:
         conn.execute(update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=utcnow()))
-        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().one()
-    return dict(row)
+        return dict(conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().one())
+
+    return retrying(lambda: _in_transaction(engine, write), f"finish run {run_id}")
 
 
 def count_calls(engine: Engine) -> int:

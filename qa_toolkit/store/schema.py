@@ -140,6 +140,7 @@ run_items = Table(
     Column("error", Text),
     Column("at", DateTime, nullable=False),
     Index("ix_run_items_run", "run_id"),
+    Index("ix_run_items_call", "call_id"),  # which runs touched a call (migration 0002)
 )
 
 # --- written by reviewers through the dashboard (every change also goes to audit_log) ---

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the store schema (see :mod:`qa_toolkit.store.migrate`)."""
