@@ -6,10 +6,9 @@ rules improve; never lower them.
 """
 
 import pytest
+from conftest import corpus
 
 from qa_toolkit.evaluate import evaluate
-
-from conftest import corpus
 
 # split -> (minimum item-level F1, maximum false-alarm rate on compliant agent turns)
 FLOORS = {

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from qa_toolkit.pipeline import scan_files
-from qa_toolkit.store import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "corpus_dev.jsonl"
