@@ -1,7 +1,7 @@
 import pytest
 
 from qa_toolkit.text.normalize import normalize
-from qa_toolkit.text.pinyin import CELL, plain, term_cells, to_cells
+from qa_toolkit.text.pinyin import plain, term_codes, to_codes
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,10 @@ def test_number_span_covers_the_spoken_number():
     assert raw[a:b] == "八千"
 
 
-def test_pinyin_cells_fixed_width_and_heteronyms():
-    assert len(to_cells("坐牢abc")) == 5 * CELL
-    assert to_cells("做牢") in term_cells("坐牢")  # homophone: same tone-less pinyin
-    assert any(c.startswith("huan") for c in term_cells("还款"))
+def test_pinyin_codes_keep_length_and_heteronyms():
+    assert len(to_codes("坐牢abc，")) == 6
+    assert to_codes("做牢") in term_codes("坐牢")  # homophone: same tone-less pinyin
+    assert to_codes("环款") in term_codes("还款")  # 还 has two everyday readings
+    assert to_codes("打到你接")[1:] not in term_codes("到你家")  # 家 is not read jie
+    assert to_codes("律诗") in term_codes("律师") and to_codes("路诗") not in term_codes("律师")
     assert plain("征信") == "zheng xin"

@@ -82,7 +82,7 @@ class RuleMatcher:
         by_group: dict[str, set[str]] = defaultdict(set)  # literal -> rules with all/at_least
         self._always_patterns: list[tuple[str, int]] = []
         self._always_tokens: set[str] = set()
-        sounds: dict[str, list[tuple[str, str]]] = defaultdict(list)  # cells -> (rule id, term)
+        sounds: dict[str, list[tuple[str, str]]] = defaultdict(list)  # syllable codes -> (rule id, term)
         for rule in rules:
             m = rule.match
             if m is None:
@@ -118,8 +118,8 @@ class RuleMatcher:
             if m.sound_min_chars:
                 for term in m.terms:
                     if len(term) >= m.sound_min_chars:
-                        for cells in pinyin.term_cells(term):
-                            sounds[cells].append((rule.id, term))
+                        for codes in pinyin.term_codes(term):
+                            sounds[codes].append((rule.id, term))
         required = {w for c in self.compiled.values() for *_, reqs in c.patterns for req in reqs for w in req}
         literals = set(by_term) | set(by_pattern) | set(by_token) | set(by_group) | required
         # each literal carries what it triggers: (rules with it as a term, patterns, token rules, group rules)
@@ -154,13 +154,9 @@ class RuleMatcher:
             token_rules |= toks
             group_rules |= groups
         if self._sounds is not None and len(text) >= 2:
-            cells = pinyin.to_cells(text)
-            for end, (key, owners) in self._sounds.iter(cells):
-                begin = end - len(key) + 1
-                if begin % pinyin.CELL:
-                    continue
-                s = begin // pinyin.CELL
-                e = s + len(key) // pinyin.CELL
+            codes = pinyin.to_codes(text)  # same length as text: offsets carry over
+            for end, (key, owners) in self._sounds.iter(codes):
+                s, e = end - len(key) + 1, end + 1
                 for rule_id, term in owners:
                     if text[s:e] != term:
                         out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})"))

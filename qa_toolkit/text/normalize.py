@@ -73,6 +73,7 @@ _EDIT_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _number_value(run: str) -> str | None:
     """``八千`` -> ``8000``, ``一万五`` -> ``15000``; None when the run is not a number."""
     try:

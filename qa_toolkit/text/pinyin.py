@@ -1,12 +1,12 @@
 """Tone-less pinyin at C speed, for sound-alike matching of ASR homophones (做牢 for 坐牢).
 
-Every character becomes a fixed-width cell of :data:`CELL` characters (its first reading, padded
-with ``_``; non-Chinese characters become a cell of ``#``), so a match at pinyin offset ``p``
-starts at character ``p // CELL``. The text side uses ``str.translate`` over a precomputed
-table. The term side uses the term's reading in context (pypinyin's phrase data) and, for the
-few characters whose two readings are both everyday ones (还 hai/huan, 行 xing/hang, ...), each
-reading: so 环款 still sounds like 还款, while a rare reading (家 as jie) never makes 到你家 match
-打到你接.
+Every tone-less syllable (``zuo``, ``lao``, ...) gets one private-use code point, and
+:func:`to_codes` maps each character of a text to the code of its first reading (characters
+without one map to :data:`OTHER`) with ``str.translate``: the result has the text's length, so a
+match found in it has the same offsets as in the text. The term side (:func:`term_codes`) uses
+the term's reading in context (pypinyin's phrase data) and, for the few characters whose two
+readings are both everyday ones (还 hai/huan, 行 xing/hang, ...), each reading: so 环款 still
+sounds like 还款, while a rare reading (家 as jie) never makes 到你家 match 打到你接.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import functools
 import itertools
 import unicodedata
 
-CELL = 7  # the longest tone-less syllable is 6 letters (zhuang, chuang, shuang)
-_PAD = "_"
-_OTHER = "#" * CELL
+_BASE = 0xE000  # Unicode private use area: never in real text after normalization
+OTHER = "\uf8ff"
+# Characters with two everyday readings; every other character is read as in context.
+COMMON_HETERONYMS = "还行长重得了地都没给调便觉差分传朝种看只系处应乐"
 
 
 def _toneless(syllable: str) -> str:
@@ -34,53 +35,51 @@ def _readings() -> dict[int, tuple[str, ...]]:
 
     table: dict[int, tuple[str, ...]] = {}
     for code, value in pinyin_dict.items():
-        seen: list[str] = []
-        for reading in value.split(","):
-            syl = _toneless(reading)
-            if syl and syl not in seen and len(syl) < CELL:
-                seen.append(syl)
+        seen = tuple(dict.fromkeys(s for s in map(_toneless, value.split(",")) if s.isalpha()))
         if seen:
-            table[code] = tuple(seen)
+            table[code] = seen
     return table
+
+
+@functools.lru_cache(maxsize=1)
+def _syllable_codes() -> dict[str, str]:
+    syllables = sorted({s for readings in _readings().values() for s in readings})
+    return {s: chr(_BASE + i) for i, s in enumerate(syllables)}
 
 
 class _Table(dict):
     def __missing__(self, code: int) -> str:
-        return _OTHER
+        return OTHER
 
 
 @functools.lru_cache(maxsize=1)
 def _text_table() -> _Table:
-    table = _Table({code: r[0].ljust(CELL, _PAD) for code, r in _readings().items()})
+    codes = _syllable_codes()
+    table = _Table({code: codes[r[0]] for code, r in _readings().items()})
     for code in range(128):  # ASCII is common: keep it out of __missing__
-        table[code] = _OTHER
+        table[code] = OTHER
     return table
 
 
-def to_cells(text: str) -> str:
-    """The fixed-width pinyin of ``text``: ``len(result) == CELL * len(text)``."""
+def to_codes(text: str) -> str:
+    """One syllable code per character of ``text`` (its first reading): same length as ``text``."""
     return text.translate(_text_table())
 
 
-# Characters with two everyday readings; every other character is read as in context.
-COMMON_HETERONYMS = "还行长重得了地都没给调便觉差分传朝种看只系处应乐"
-
-
-def term_cells(term: str, limit: int = 16) -> list[str]:
-    """The readings of ``term`` in cell form (at most ``limit``), or [] if the term has a
-    character without a reading."""
+def term_codes(term: str, limit: int = 16) -> list[str]:
+    """The readings of ``term`` as syllable codes (at most ``limit``), or [] if a character of
+    the term has no reading."""
     from pypinyin import Style, lazy_pinyin
 
-    readings = _readings()
+    readings, codes = _readings(), _syllable_codes()
     if any(ord(ch) not in readings for ch in term):
         return []
     in_context = lazy_pinyin(term, style=Style.NORMAL)
     options = []
     for ch, ctx in zip(term, in_context, strict=True):
-        r = readings[ord(ch)] if ch in COMMON_HETERONYMS else ()
-        options.append(list(dict.fromkeys([ctx, *r])))
-    combos = itertools.islice(itertools.product(*options), limit)
-    return ["".join(s.ljust(CELL, _PAD) for s in combo) for combo in combos]
+        extra = readings[ord(ch)] if ch in COMMON_HETERONYMS else ()
+        options.append([codes[s] for s in dict.fromkeys([ctx, *extra]) if s in codes])
+    return ["".join(combo) for combo in itertools.islice(itertools.product(*options), limit)]
 
 
 def plain(text: str) -> str:
