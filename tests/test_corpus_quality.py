@@ -16,6 +16,7 @@ FLOORS = {
     "corpus_test_asr.jsonl": (0.84, 0.025),
     "corpus_dev.jsonl": (0.96, 0.005),
     "corpus_dev2.jsonl": (0.98, 0.005),
+    "corpus_dev3.jsonl": (0.96, 0.01),
 }
 
 
