@@ -58,7 +58,12 @@ class Scanner:
         """Every finding in one call, in segment order (call-level findings last)."""
         segs = transcript.segments
         norms = [normalize(s.text) for s in segs]
-        states = self.line.states([s.speaker for s in segs], [n.text for n in norms])
+        states: list = []  # who is on the line, computed when a rule first asks
+
+        def state(i: int):
+            if not states:
+                states.extend(self.line.states([s.speaker for s in segs], [n.text for n in norms]))
+            return states[i]
         docs: dict[int, object] = {}
 
         def doc(i: int):
@@ -75,7 +80,7 @@ class Scanner:
             for rule_id in sorted(raw):
                 rule = self.rules[rule_id]
                 for hit in raw[rule_id]:
-                    context = self._decide(rule, hit, i, seg, norm, states[i], agent_turn[i], fired, customer, lambda i=i: doc(i))
+                    context = self._decide(rule, hit, i, seg, norm, lambda i=i: state(i), agent_turn[i], fired, customer, lambda i=i: doc(i))
                     if context is None:
                         continue
                     fired.setdefault(rule_id, i)
@@ -117,6 +122,7 @@ class Scanner:
                 return None
             notes.append(f"agent turn {turn + 1} of the first {ctx.first_agent_turns}")
         if ctx.line_state is not None:
+            state = state()
             if state.state not in ctx.line_state:
                 return None
             notes.append(f"line state={state.state}" + (f" ({state.reason})" if state.reason else " (identity not confirmed yet)"))
@@ -136,7 +142,7 @@ class Scanner:
                 return None
             notes.append("no exclusion nearby")
         if ctx.negation:
-            if self.negation.negated_by(doc(), hit.start, hit.end) is not None:
+            if self.negation.negated_by(norm.text, hit.start, hit.end, doc) is not None:
                 return None
             notes.append("not negated")
         return tuple(notes)

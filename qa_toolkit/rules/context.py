@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from spacy.tokens import Doc
@@ -100,19 +101,38 @@ class Negation:
         self.conditions = tuple(cues.conditions)
         self.after = re.compile("|".join(re.escape(a) for a in cues.after)) if cues.after else None
         self.max_tokens = cues.max_tokens
+        self.cue_starts = frozenset(c[0] for c in self.cues)
 
     def _breaks(self, word: str) -> bool:
         """A breaker, also glued to a neighbour by jieba (就让, 那就)."""
         return any(word.startswith(b) or word.endswith(b) for b in self.breakers)
 
-    def negated_by(self, doc: Doc, start: int, end: int) -> str | None:
-        """The cue that negates the hit ``[start, end)`` (character offsets in ``doc``), or None.
+    def negated_by(self, text: str, start: int, end: int, doc: Callable[[], Doc]) -> str | None:
+        """The cue that negates the hit ``[start, end)`` of ``text``, or None.
 
         Walking back from the hit, a causative verb passed on the way means the cue negates the
         causing, not the hit: an imperative cue then leaves the hit standing ("不要逼我们上门",
-        "别让我们上门"), a plain one still negates it ("我们不会让你坐牢").
+        "别让我们上门"), a plain one still negates it ("我们不会让你坐牢"). ``doc`` builds the
+        tokens of ``text``; it is called only when a cue's first character occurs in the clause
+        before the hit (the walk never leaves that clause), so most hits need no segmentation.
         """
-        text, ends = doc.user_data["text"], doc.user_data["ends"]  # set by Tokenizer
+        clause = text[: start]
+        cut = max(clause.rfind(p) for p in CLAUSE_PUNCT)
+        if self.cue_starts.isdisjoint(clause[cut + 1 :]):
+            return self._negated_after(text, end)
+        return self._negated_before(doc(), start) or self._negated_after(text, end)
+
+    def _negated_after(self, text: str, end: int) -> str | None:
+        """A cue right after the hit, in its clause: "上门是不会的"."""
+        if self.after is None:
+            return None
+        tail = text[end : end + 8]
+        cut = min((tail.find(p) for p in ".!?;" if p in tail), default=len(tail))
+        m = self.after.match(tail[: max(cut, 0)].lstrip(","))
+        return m.group() if m else None
+
+    def _negated_before(self, doc: Doc, start: int) -> str | None:
+        ends = doc.user_data["ends"]  # set by Tokenizer
         first = bisect.bisect_right(ends, start)
         if first < len(doc) and doc[first].idx < start and doc[first].text in self.cues:
             return doc[first].text  # the cue token runs into the hit: 不会|后悔
@@ -133,11 +153,6 @@ class Negation:
             seen += 1
             if seen >= self.max_tokens:
                 break
-        if self.after is not None:
-            tail = text[end : end + 8]
-            cut = min((tail.find(p) for p in ".!?;" if p in tail), default=len(tail))
-            if m := self.after.match(tail[: max(cut, 0)].lstrip(",")):
-                return m.group()
         return None
 
 

@@ -123,11 +123,16 @@ class RuleMatcher:
         required = {w for c in self.compiled.values() for *_, reqs in c.patterns for req in reqs for w in req}
         literals = set(by_term) | set(by_pattern) | set(by_token) | set(by_group) | required
         # each literal carries what it triggers: (rules with it as a term, patterns, token rules, group rules)
-        self._literals = _automaton({
+        triggers = {
             w: (tuple(by_term.get(w, ())), frozenset(by_pattern.get(w, ())), frozenset(by_token.get(w, ())),
                 frozenset(by_group.get(w, ())))
             for w in literals
-        })
+        }
+        # single characters only needed for their presence (你, 去) are looked up in the segment's
+        # character set instead of being reported, occurrence by occurrence, by the automaton
+        self._chars = {w: t for w, t in triggers.items() if len(w) == 1 and not t[0] and not t[3]}
+        self._char_keys = frozenset(self._chars)
+        self._literals = _automaton({w: t for w, t in triggers.items() if w not in self._chars})
         self._sounds = _automaton(sounds)
 
     def hits(self, text: str, doc: Callable[[], Doc]) -> dict[str, list[Hit]]:
@@ -138,7 +143,8 @@ class RuleMatcher:
             doc: Returns the segment's Doc (built only if a token pattern needs it).
         """
         found: dict[str, list[tuple[int, int]]] = defaultdict(list)  # literal -> spans
-        triggers = {}
+        chars = self._char_keys.intersection(text)
+        triggers = {c: self._chars[c] for c in chars}
         if self._literals is not None:
             for end, (word, trig) in self._literals.iter(text):
                 found[word].append((end - len(word) + 1, end + 1))
@@ -160,12 +166,14 @@ class RuleMatcher:
                 for rule_id, term in owners:
                     if text[s:e] != term:
                         out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})"))
-        present = found.keys()
+        present = chars.union(found)
         for rule_id, i in patterns:
             pattern, source, requires = self.compiled[rule_id].patterns[i]
-            if any(req.isdisjoint(present) for req in requires):
-                continue  # a literal the pattern needs is missing: it cannot match
-            out[rule_id].extend(Hit(s, e, "regex", source) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s)
+            for req in requires:
+                if req.isdisjoint(present):
+                    break  # a literal the pattern needs is missing: it cannot match
+            else:
+                out[rule_id].extend(Hit(s, e, "regex", source) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s)
         if token_rules:
             d = doc()
             for key, start, end in self.matcher(d):
