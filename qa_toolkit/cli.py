@@ -19,8 +19,9 @@ def _print_summary(summary, what: str) -> None:
     hours = f", {summary.audio_seconds / 3600:.2f} h of audio" if summary.audio_seconds else ""
     print(f"{what}: {summary.done} done, {summary.skipped} skipped, {summary.failed} failed{hours}; "
           f"{summary.findings} findings in {summary.flagged} flagged calls" + (f" (run {summary.run_id})" if summary.run_id else ""))
+    label = "skipped" if what == "scan" else "failed"  # scan skips bad records; audio jobs fail files
     for e in summary.errors:
-        print(f"  skipped: {e}", file=sys.stderr)
+        print(f"  {label}: {e}", file=sys.stderr)
 
 
 def cmd_scan(args) -> int:
@@ -152,7 +153,7 @@ def _print_store_summary(db: str | None) -> None:
         top = conn.execute(select(calls.c.call_id, calls.c.risk, calls.c.critical).order_by(calls.c.risk.desc()).limit(5)).all()
         cats = conn.execute(select(findings.c.category, func.count()).select_from(calls.join(findings, current))
                             .group_by(findings.c.category).order_by(func.count().desc())).all()
-    print(f"store {engine.url.render_as_string()}: {n} calls; findings by category: " + ", ".join(f"{c} {k}" for c, k in cats))
+    print(f"store {engine.url.render_as_string()}: {n} calls; findings by category: " + (", ".join(f"{c} {k}" for c, k in cats) or "none"))
     for call_id, risk, critical in top:
         print(f"  {call_id:<16} risk {risk:5.1f}{'  CRITICAL' if critical else ''}")
 
