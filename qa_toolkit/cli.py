@@ -17,8 +17,9 @@ MAX_DURATION = 2 * 3600.0  # = qa_toolkit.pipeline.MAX_DURATION (not imported: t
 
 def _print_summary(summary, what: str) -> None:
     hours = f", {summary.audio_seconds / 3600:.2f} h of audio" if summary.audio_seconds else ""
-    print(f"{what}: {summary.done} done, {summary.skipped} skipped, {summary.failed} failed{hours}; "
-          f"{summary.findings} findings in {summary.flagged} flagged calls" + (f" (run {summary.run_id})" if summary.run_id else ""))
+    found = "" if what == "transcribe" else f"; {summary.findings} findings in {summary.flagged} flagged calls"
+    run = f" (run {summary.run_id})" if summary.run_id else ""
+    print(f"{what}: {summary.done} done, {summary.skipped} skipped, {summary.failed} failed{hours}{found}{run}")
     label = "skipped" if what == "scan" else "failed"  # scan skips bad records; audio jobs fail files
     for e in summary.errors:
         print(f"  {label}: {e}", file=sys.stderr)
