@@ -28,7 +28,7 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from qa_toolkit.errors import ConfigError, QaToolkitError, WorkerError
+from qa_toolkit.errors import ConfigError, WorkerError
 from qa_toolkit.rules.loader import Lexicon
 from qa_toolkit.types import CallReport
 
@@ -111,10 +111,7 @@ class CallWorker:
         path, transcript, error = self._pipeline._safe_transcribe(path, meta)
         if transcript is None:
             return path, None, error
-        try:
-            return path, self.scanner.report(transcript), None
-        except QaToolkitError as err:
-            return path, None, f"{path}: {err}"
+        return self._pipeline.scan_one(self.scanner, path, transcript)
 
 
 def _reason(err: BaseException) -> str:

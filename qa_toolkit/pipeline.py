@@ -271,10 +271,16 @@ def _reports(
         if t is None:
             yield path, None, error
             continue
-        try:
-            yield path, scanner.report(t), None
-        except QaToolkitError as err:  # e.g. a rule past its time bound: this call fails, the batch goes on
-            yield path, None, f"{path}: {err}"
+        yield scan_one(scanner, path, t)
+
+
+def scan_one(scanner: Scanner, path: str, transcript: Transcript) -> tuple[str, CallReport | None, str | None]:
+    """``(path, report, None)``, or ``(path, None, error)`` when the scan fails (e.g. a rule past its
+    time bound): that call fails, the batch goes on. Local and Ray workers both use it."""
+    try:
+        return path, scanner.report(transcript), None
+    except QaToolkitError as err:
+        return path, None, f"{path}: {err}"
 
 
 def transcribe_files(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import functools
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,6 +18,7 @@ from qa_toolkit.asr import guards
 from qa_toolkit.asr.guards import RawSegment
 from qa_toolkit.asr.options import AsrOptions
 from qa_toolkit.audio import SAMPLE_RATE, DecodedAudio
+from qa_toolkit.text import normalize
 from qa_toolkit.types import Segment, Transcript
 
 __all__ = ["Transcriber", "detect_speech", "run_transcriber", "to_simplified"]
@@ -51,20 +51,13 @@ class Transcriber(Protocol):
         """Transcribe one call (see :func:`run_transcriber`)."""
 
 
-@functools.lru_cache(maxsize=4)
-def _opencc():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 # OpenCC t2s keeps 帐 (帳) and Taiwan's 身分证; mainland usage (and our lexicons) write 账, 身份证.
 _MAINLAND = (("帐", "账"), ("身分证", "身份证"), ("账篷", "帐篷"), ("蚊账", "蚊帐"))
 
 
 def to_simplified(text: str) -> str:
-    """Traditional -> simplified Chinese (OpenCC ``t2s``, then mainland forms), trimmed."""
-    text = _opencc().convert(text).strip()
+    """Traditional -> simplified Chinese (the normalizer's OpenCC ``t2s``, then mainland forms), trimmed."""
+    text = normalize.to_simplified(text).strip()
     for old, new in _MAINLAND:
         text = text.replace(old, new)
     return text
