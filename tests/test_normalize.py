@@ -2,6 +2,7 @@ import pytest
 
 from qa_toolkit.text.normalize import normalize
 from qa_toolkit.text.pinyin import plain, term_codes, to_codes
+from qa_toolkit.text.tokens import Tokenizer
 
 
 @pytest.mark.parametrize(
@@ -48,3 +49,11 @@ def test_pinyin_codes_keep_length_and_heteronyms():
     assert to_codes("打到你接")[1:] not in term_codes("到你家")  # 家 is not read jie
     assert to_codes("律诗") in term_codes("律师") and to_codes("路诗") not in term_codes("律师")
     assert plain("征信") == "zheng xin"
+
+
+def test_a_stretch_that_cuts_a_word():
+    tok = Tokenizer()
+    assert tok.cuts_a_word("按合同计收违约金", 2, 4)  # 同计 (tong ji, like 通缉) cuts 合同
+    assert tok.cuts_a_word("我们不是任何机关", 2, 5)  # 不是任 cuts 任何
+    assert not tok.cuts_a_word("先帮你缓上吗", 3, 5)
+    assert not tok.cuts_a_word("我是城关拍出所的", 4, 7)

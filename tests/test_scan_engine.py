@@ -43,6 +43,22 @@ def test_jail_with_negation_and_sound(engine_scanner, text, fires):
 @pytest.mark.parametrize(
     ("text", "fires"),
     [
+        ("我是城关派出所的", True),
+        ("我是城关拍出所的", True),  # ASR homophone of a word the pattern needs: sound match
+        ("我是排除所有干扰的", False),  # 排除所 sounds alike but cuts through 所有
+        ("我是城关派的", False),
+    ],
+)
+def test_pattern_words_by_sound(engine_scanner, text, fires):
+    found = [f for f in engine_scanner.scan(call(("A", text))) if f.rule_id == "deception.police"]
+    assert bool(found) is fires
+    if found and "拍" in text:
+        assert found[0].evidence.matcher == "sound" and "拍出所→派出所" in found[0].evidence.context[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
         ("不还就上门", True),  # 不 scopes over 还, 就 breaks the scope
         ("我们不会上门打扰您", False),
         ("公司规定不允许上门", False),

@@ -2,8 +2,14 @@
 
 One Aho-Corasick automaton holds every literal of every rule (terms, co-occurrence groups,
 at-least lists, and the anchors of regex and token patterns); a second one holds the tone-less
-pinyin of terms long enough to match by sound. A segment costs one pass of each automaton;
-regexes and spaCy ``Matcher`` patterns run only where their anchors occurred. Characters decide
+pinyin of terms and of the words regex patterns require, long enough to match by sound. A segment
+costs one pass of each automaton; regexes and spaCy ``Matcher`` patterns run only where their
+anchors occurred.
+
+Sound matching reads ASR homophones as the lexicon's words: a term matches where the text
+sounds like it (做牢 for 坐牢); a regex whose required words are only there by sound runs once
+more on the text with them put in (城关拍出所 read as 城关派出所, 已近力案 as 已经立案). Single
+characters are never swapped (点 is not 垫), nor stretches that cut through a real word. Characters decide
 phrases (so jieba's segmentation cannot hide a term); tokens decide token patterns.
 
 Regexes run on the ``regex`` engine (``re``-compatible) with a time bound per pattern and
@@ -83,6 +89,7 @@ class RuleMatcher:
         self._always_patterns: list[tuple[str, int]] = []
         self._always_tokens: set[str] = set()
         sounds: dict[str, list[tuple[str, str]]] = defaultdict(list)  # syllable codes -> (rule id, term)
+        sound_words: dict[str, list[tuple[str, int, str]]] = defaultdict(list)  # codes -> (rule id, pattern, word)
         for rule in rules:
             m = rule.match
             if m is None:
@@ -120,6 +127,11 @@ class RuleMatcher:
                     if len(term) >= m.sound_min_chars:
                         for codes in pinyin.term_codes(term):
                             sounds[codes].append((rule.id, term))
+                for i, (_pattern, _source, requires) in enumerate(patterns):
+                    for word in sorted({w for req in requires for w in req}):
+                        if len(word) >= max(2, m.sound_min_chars) and pinyin.is_chinese(word):
+                            for codes in pinyin.term_codes(word):
+                                sound_words[codes].append((rule.id, i, word))
         required = {w for c in self.compiled.values() for *_, reqs in c.patterns for req in reqs for w in req}
         literals = set(by_term) | set(by_pattern) | set(by_token) | set(by_group) | required
         # each literal carries what it triggers: (rules with it as a term, patterns, token rules, group rules)
@@ -133,7 +145,7 @@ class RuleMatcher:
         self._chars = {w: t for w, t in triggers.items() if len(w) == 1 and not t[0] and not t[3]}
         self._char_keys = frozenset(self._chars)
         self._literals = _automaton({w: t for w, t in triggers.items() if w not in self._chars})
-        self._sounds = _automaton(sounds)
+        self._sounds = _automaton({k: (tuple(sounds.get(k, ())), tuple(sound_words.get(k, ()))) for k in set(sounds) | set(sound_words)})
 
     def hits(self, text: str, doc: Callable[[], Doc]) -> dict[str, list[Hit]]:
         """Raw hits per rule id in one normalized segment.
@@ -159,21 +171,35 @@ class RuleMatcher:
             patterns |= pats
             token_rules |= toks
             group_rules |= groups
+        heard: dict[tuple[str, int], list[tuple[int, int, str]]] = defaultdict(list)  # (rule, pattern) -> words heard
         if self._sounds is not None and len(text) >= 2:
             codes = pinyin.to_codes(text)  # same length as text: offsets carry over
-            for end, (key, owners) in self._sounds.iter(codes):
+            for end, (key, (owners, word_owners)) in self._sounds.iter(codes):
                 s, e = end - len(key) + 1, end + 1
                 for rule_id, term in owners:
                     if text[s:e] != term:
                         out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})"))
+                for rule_id, i, word in word_owners:
+                    if text[s:e] != word:
+                        heard[rule_id, i].append((s, e, word))
         present = chars.union(found)
+        matched: set[tuple[str, int]] = set()
         for rule_id, i in patterns:
             pattern, source, requires = self.compiled[rule_id].patterns[i]
             for req in requires:
                 if req.isdisjoint(present):
                     break  # a literal the pattern needs is missing: it cannot match
             else:
-                out[rule_id].extend(Hit(s, e, "regex", source) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s)
+                spans = [(s, e) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s]
+                out[rule_id].extend(Hit(s, e, "regex", source) for s, e in spans)
+                if spans:
+                    matched.add((rule_id, i))
+        for (rule_id, i), words in heard.items():
+            comp = self.compiled[rule_id]
+            said = present.union(w for *_, w in words)
+            # as for the text itself: only when every literal the pattern needs is there, said or heard
+            if (rule_id, i) not in matched and all(not req.isdisjoint(said) for req in comp.patterns[i][2]):
+                out[rule_id].extend(self._heard_hits(comp, i, text, words))
         if token_rules:
             d = doc()
             for key, start, end in self.matcher(d):
@@ -184,6 +210,30 @@ class RuleMatcher:
         for rule_id in group_rules:
             out[rule_id].extend(_group_hits(self.compiled[rule_id], found))
         return {rid: _dedupe(h) for rid, h in out.items() if h}
+
+
+    def _heard_hits(self, comp: _Compiled, i: int, text: str, words: list[tuple[int, int, str]]) -> list[Hit]:
+        """Hits of pattern ``i`` on ``text`` with the pattern's words it sounds like put in (same length).
+
+        A stretch that cuts through a real word is not swapped (合同计收 does not hold 通缉).
+        """
+        swaps: list[tuple[int, int, str]] = []
+        for s, e, word in sorted(words, key=lambda w: (-(w[1] - w[0]), w[0])):
+            if all(e <= a or s >= b for a, b, _ in swaps) and not self.tokenizer.cuts_a_word(text, s, e):
+                swaps.append((s, e, word))
+        swaps.sort()
+        chars = list(text)
+        for s, e, word in swaps:
+            chars[s:e] = word
+        heard_text = "".join(chars)
+        pattern, source, _requires = comp.patterns[i]
+        hits = []
+        for s, e in _bounded_spans(pattern, heard_text, comp.rule.id, source):
+            used = [(a, b) for a, b, _ in swaps if a < e and b > s]
+            if e > s and used:
+                said = ", ".join(f"{text[a:b]}→{heard_text[a:b]}" for a, b in used)
+                hits.append(Hit(s, e, "sound", source, f"sounds like the pattern ({said})"))
+        return hits
 
 
 def _group_hits(comp: _Compiled, found: dict[str, list[tuple[int, int]]]) -> list[Hit]:

@@ -61,6 +61,12 @@ def _text_table() -> _Table:
     return table
 
 
+def is_chinese(text: str) -> bool:
+    """Whether every character of ``text`` has a reading (a literal that can be heard)."""
+    readings = _readings()
+    return bool(text) and all(ord(ch) in readings for ch in text)
+
+
 def to_codes(text: str) -> str:
     """One syllable code per character of ``text`` (its first reading): same length as ``text``."""
     return text.translate(_text_table())

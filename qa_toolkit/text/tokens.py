@@ -41,6 +41,19 @@ class Tokenizer:
                 self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term, tune=False), 10))
         self.vocab = blank_vocab()
 
+    def is_word(self, text: str) -> bool:
+        """Whether ``text`` is a word of the dictionary (jieba's, plus the added terms)."""
+        return self._jieba.FREQ.get(text, 0) > 0
+
+    def cuts_a_word(self, text: str, start: int, end: int, longest: int = 4) -> bool:
+        """Whether ``text[start:end]`` cuts through a dictionary word: a word of ``text`` that
+        overlaps the span without lying inside it (合同计收: 同计 cuts 合同)."""
+        for a in range(max(0, start - longest + 1), end):
+            for b in range(max(a + 2, start + 1), min(len(text), a + longest) + 1):
+                if not (start <= a and b <= end) and self.is_word(text[a:b]):
+                    return True
+        return False
+
     def words(self, text: str) -> list[str]:
         """jieba's words for ``text`` (HMM on, precise mode)."""
         return [w for w in self._jieba.cut(text, HMM=True) if w]
