@@ -17,6 +17,8 @@ from qa_toolkit.rules.pii import find_pii, id_card_valid, luhn_valid
         ("尾号8000", []),
         ("一共13800元", []),
         ("手机13800138000，身份证440304198510123124", ["mobile", "id_card"]),
+        ("新号是186-290-431-5期,对吗", ["mobile"]),  # ASR: 期 for 七 next to digits
+        ("分5期还款,第3期已经还了", []),  # a digit-sounding character that completes no number
     ],
 )
 def test_find_pii(text, kinds):

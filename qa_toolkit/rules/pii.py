@@ -3,11 +3,14 @@
 Mainland mobile numbers, resident ID numbers (GB 11643 check digit) and bank cards (Luhn),
 written as digits, with separators, or spoken digit by digit in Chinese (幺三八…): the text is
 normalized first and spans are mapped back to the original. A checksum that fails drops the
-candidate (a random 18-digit string is not an ID number).
+candidate (a random 18-digit string is not an ID number). ASR writes a spoken digit next to
+other digits as a homophone now and then (186-290-431-5期 for …57): a character that sounds
+like a digit, next to a digit, is read as that digit when that completes a number.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -19,6 +22,8 @@ _PATTERNS = {
     "bank_card": re.compile(rf"(?<![\d])[3-6](?:{_SEP}\d){{15,18}}(?![\d])"),
     "mobile": re.compile(rf"(?<![\d])1{_SEP}[3-9](?:{_SEP}\d){{9}}(?![\d])"),
 }
+_DIGIT_SOUNDS = {"ling": "0", "dong": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si": "4", "wu": "5",
+                 "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10x98765432"
 
@@ -67,19 +72,50 @@ def luhn_valid(value: str) -> bool:
 _VALIDATORS = {"id_card": id_card_valid, "bank_card": luhn_valid, "mobile": lambda v: True}
 
 
+@functools.lru_cache(maxsize=1)
+def _digit_sound_table() -> dict[str, str]:
+    """Characters whose (first, tone-less) reading is a digit's: 期 -> 7, 就 -> 9."""
+    from qa_toolkit.text.pinyin import first_readings
+
+    return {ch: _DIGIT_SOUNDS[r] for ch, r in first_readings().items() if r in _DIGIT_SOUNDS}
+
+
+def _digits_by_sound(text: str) -> tuple[str, list[int]]:
+    """``text`` with digit-sounding characters next to a digit (a separator between allowed)
+    read as digits (same length), and the positions changed."""
+    table = _digit_sound_table()
+    chars = list(text)
+    changed = []
+    for i, ch in enumerate(chars):
+        if ch in table:
+            before = chars[i - 1] if i else ""
+            if before in " -," and i > 1:
+                before = chars[i - 2]
+            after = text[i + 1 : i + 3].lstrip(" -,")[:1]
+            if before.isdigit() or after.isdigit():
+                chars[i] = table[ch]
+                changed.append(i)
+    return "".join(chars), changed
+
+
 def find_pii_normalized(norm: NormText) -> list[PiiMatch]:
     """Personal numbers in already-normalized text; spans are in the *normalized* text."""
     found: list[PiiMatch] = []
     taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS.items():  # ID before card before mobile: longest claims first
-        for m in pattern.finditer(norm.text):
-            if any(m.start() < e and s < m.end() for s, e in taken):
-                continue
-            value = re.sub(r"[ \-,]", "", m.group())
-            if not _VALIDATORS[kind](value):
-                continue
-            taken.append((m.start(), m.end()))
-            found.append(PiiMatch(m.start(), m.end(), kind, value, True))
+    heard, changed = _digits_by_sound(norm.text)
+    passes = [(norm.text, None), (heard, changed)] if changed else [(norm.text, None)]
+    for text, needs in passes:
+        for kind, pattern in _PATTERNS.items():  # ID before card before mobile: longest claims first
+            for m in pattern.finditer(text):
+                if any(m.start() < e and s < m.end() for s, e in taken):
+                    continue
+                if needs is not None and not any(m.start() <= i < m.end() for i in needs):
+                    continue
+                value = re.sub(r"[ \-,]", "", m.group())
+                if not _VALIDATORS[kind](value):
+                    continue
+                taken.append((m.start(), m.end()))
+                found.append(PiiMatch(m.start(), m.end(), kind, value, True))
     return sorted(found, key=lambda p: p.start)
 
 

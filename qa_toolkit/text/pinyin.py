@@ -61,6 +61,11 @@ def _text_table() -> _Table:
     return table
 
 
+def first_readings() -> dict[str, str]:
+    """Every character with a reading, and its first tone-less reading."""
+    return {chr(code): r[0] for code, r in _readings().items()}
+
+
 def is_chinese(text: str) -> bool:
     """Whether every character of ``text`` has a reading (a literal that can be heard)."""
     readings = _readings()
