@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from qa_toolkit.asr import AsrOptions, guards, install_model, list_models, resolve_model
-from qa_toolkit.asr.base import split_at_pauses, to_simplified
+from qa_toolkit.asr.base import merge_turns, split_at_pauses, to_simplified
 from qa_toolkit.asr.guards import RawSegment
 from qa_toolkit.asr.metrics import character_error_rate
 from qa_toolkit.asr.models import BUNDLED_MODELS, cache_dir, sha256_file
 from qa_toolkit.audio import DecodedAudio, load_audio
 from qa_toolkit.errors import ConfigError, ModelError
+from qa_toolkit.types import Segment
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = ROOT / "sample_audio" / "calls.jsonl"
@@ -125,6 +126,19 @@ def test_split_at_pauses_cuts_at_vad_regions():
     raw = [_seg("是我您好", start=0.1, end=2.3, words=words)]
     out = split_at_pauses(raw, [(0.0, 1.0), (1.5, 2.5)])
     assert [(s.text, s.start, s.end) for s in out] == [("是我", 0.1, 0.8), ("您好", 1.6, 2.3)]
+
+
+def test_merge_turns_reads_a_turn_whole():
+    pieces = [
+        Segment(0.0, 1.0, "agent", "你再拖着不还", -0.2, 0.1, 0),
+        Segment(1.4, 2.6, "agent", "我们就去你单位", -0.4, 0.1, 0),  # a breath apart: same turn
+        Segment(2.9, 3.5, "customer", "你敢", -0.3, 0.2, 0),
+        Segment(5.0, 6.0, "customer", "我报警", -0.3, 0.2, 0),  # 1.5 s later: a new turn
+    ]
+    merged = merge_turns(pieces)
+    assert [(m.speaker, m.text) for m in merged] == [("agent", "你再拖着不还我们就去你单位"), ("customer", "你敢"), ("customer", "我报警")]
+    assert (merged[0].start, merged[0].end) == (0.0, 2.6)
+    assert merged[0].avg_logprob == pytest.approx((-0.2 * 1.0 + -0.4 * 1.2) / 2.2, abs=1e-4)
 
 
 def test_to_simplified():

@@ -198,7 +198,6 @@ def _redecode(transcriber: Transcriber, samples: np.ndarray, start: float, end: 
 
 
 TURN_GAP = 1.0  # seconds: closer pieces of one speaker on one channel form one turn
-_CLAUSE_END = tuple("，。！？、；,.!?;")
 
 
 def _weighted(a: float | None, b: float | None, weights: tuple[float, float]) -> float | None:
@@ -212,16 +211,16 @@ def merge_turns(segments: list[Segment], max_gap: float = TURN_GAP) -> list[Segm
 
     Pieces come from cutting Whisper's output at VAD pauses (so that a mono recording's turns
     can get roles); once roles are known, a turn is scanned and shown as one segment, so that a
-    sentence cut at a breath ("你再拖着不还，" / "我们就去你单位") is read whole. Confidences are
-    duration-weighted means.
+    sentence cut at a breath ("你再拖着不还" / "我们就去你单位") is read whole. The texts are joined
+    as they are: a piece cut mid-sentence has no punctuation of its own, and an added comma would
+    end the clause that patterns read across ("真，没出息"). Confidences are duration-weighted means.
     """
     out: list[Segment] = []
     for seg in segments:
         prev = out[-1] if out else None
         if prev is not None and prev.speaker == seg.speaker and prev.channel == seg.channel and 0 <= seg.start - prev.end < max_gap:
             weights = (max(prev.end - prev.start, 0.01), max(seg.end - seg.start, 0.01))
-            joiner = "" if prev.text.endswith(_CLAUSE_END) else "，"
-            out[-1] = Segment(prev.start, max(prev.end, seg.end), seg.speaker, prev.text + joiner + seg.text,
+            out[-1] = Segment(prev.start, max(prev.end, seg.end), seg.speaker, prev.text + seg.text,
                               _weighted(prev.avg_logprob, seg.avg_logprob, weights),
                               _weighted(prev.no_speech_prob, seg.no_speech_prob, weights), seg.channel)
         else:
