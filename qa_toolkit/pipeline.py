@@ -148,8 +148,7 @@ def scan_files(
             for t in transcripts:
                 report = scanner.report(repo.apply_corrections(engine, t) if engine is not None else t)
                 if engine is not None:
-                    repo.save_report(engine, report, summary.run_id)
-                    repo.record_item(engine, summary.run_id, t.source or t.call_id, "done", call_id=t.call_id)
+                    repo.save_report(engine, report, summary.run_id, item=t.source or t.call_id)
                 rows.extend(finding_row(f) for f in report.findings)
                 _tally(summary, report)
                 bar.update(1)
@@ -390,8 +389,7 @@ def run_audio(
                     corrected = repo.apply_corrections(db_engine, t)
                     if corrected is not t:
                         report = scanner.report(corrected)
-                    repo.save_report(db_engine, report, summary.run_id)
-                    repo.record_item(db_engine, summary.run_id, path, "done", call_id=t.call_id)
+                    repo.save_report(db_engine, report, summary.run_id, item=path)
                     rows.extend(finding_row(f) for f in report.findings)
                     _tally(summary, report)
                     summary.audio_seconds += t.duration or 0.0

@@ -352,3 +352,28 @@ def test_two_reviewers_at_once_one_wins_one_is_told(tmp_path, scanner, any_db): 
     engine.dispose()
     record(f"two reviewers on the same finding at once x{len(ids)} ({any_db.split(':')[0]})", files=0, faults=len(ids),
            expected=len(ids), stored=len(rows), note="verdicts: one stored per finding, the other reviewer told to reload")
+
+
+def test_a_call_and_its_run_record_are_one_write(scanner, tmp_path, monkeypatch):
+    """A failure between storing a call and recording it as done leaves neither behind."""
+    from qa_toolkit.store import repository as repo
+    from qa_toolkit.store.schema import calls, run_items
+
+    engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
+    run_id = repo.start_run(engine, "scan", {})
+    report = scanner.report(Transcript(call_id="R1", segments=(Segment(0.0, 2.0, "agent", "再不还就上门"),)))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("killed between the call and its run record")
+
+    monkeypatch.setattr(repo, "_write_item", broken)
+    with pytest.raises(RuntimeError):
+        repo.save_report(engine, report, run_id, item="R1.json")
+    with engine.connect() as conn:
+        assert conn.execute(select(calls.c.call_id)).all() == []
+    monkeypatch.undo()
+    repo.save_report(engine, report, run_id, item="R1.json")
+    with engine.connect() as conn:
+        assert conn.execute(select(calls.c.call_id)).scalars().all() == ["R1"]
+        assert conn.execute(select(run_items.c.item, run_items.c.status)).all() == [("R1.json", "done")]
+    engine.dispose()

@@ -180,18 +180,28 @@ def save_reports(engine: Engine, reports: Iterable[CallReport], run_id: str | No
     """
     n = 0
     for report in reports:
-        try:
-            retrying(lambda r=report: _in_transaction(engine, write_report, r, run_id), f"store call {report.transcript.call_id}")
-        except SQLAlchemyError as err:
-            msg = f"cannot store call {report.transcript.call_id}: {err.__class__.__name__}: {err}"
-            raise StoreError(msg.splitlines()[0], path=engine.url.render_as_string()) from err
+        save_report(engine, report, run_id)
         n += 1
     return n
 
 
-def save_report(engine: Engine, report: CallReport, run_id: str | None = None) -> None:
-    """Store one call's transcript, findings and score in one transaction."""
-    save_reports(engine, [report], run_id)
+def save_report(engine: Engine, report: CallReport, run_id: str | None = None, *, item: str | None = None) -> None:
+    """Store one call's transcript, findings and score in one transaction (see :func:`save_reports`).
+
+    With ``run_id`` and ``item`` (the input the call came from), the run's record of the item
+    as done is written in the same transaction: a stored call always has its run record.
+    """
+    def write(conn: Connection) -> None:
+        write_report(conn, report, run_id)
+        if run_id is not None and item is not None:
+            _write_item(conn, run_id, item, "done", report.transcript.call_id, None)
+
+    call_id = report.transcript.call_id
+    try:
+        retrying(lambda: _in_transaction(engine, write), f"store call {call_id}")
+    except SQLAlchemyError as err:
+        msg = f"cannot store call {call_id}: {err.__class__.__name__}: {err}"
+        raise StoreError(msg.splitlines()[0], path=engine.url.render_as_string()) from err
 
 
 def apply_corrections(engine: Engine, transcript: Transcript) -> Transcript:
@@ -293,15 +303,15 @@ def start_run(engine: Engine, kind: str, args: dict[str, Any]) -> str:
     return run_id
 
 
+def _write_item(conn: Connection, run_id: str, item: str, status: str, call_id: str | None, error: str | None) -> None:
+    counter = {"done": runs.c.calls_done, "skipped": runs.c.calls_skipped, "failed": runs.c.calls_failed}[status]
+    conn.execute(insert(run_items).values(run_id=run_id, item=item, call_id=call_id, status=status, error=error, at=utcnow()))
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values({counter.key: counter + 1}))
+
+
 def record_item(engine: Engine, run_id: str, item: str, status: str, *, call_id: str | None = None, error: str | None = None) -> None:
     """Record what happened to one input of a run (done, skipped or failed, with the error)."""
-    counter = {"done": runs.c.calls_done, "skipped": runs.c.calls_skipped, "failed": runs.c.calls_failed}[status]
-
-    def write(conn: Connection) -> None:
-        conn.execute(insert(run_items).values(run_id=run_id, item=item, call_id=call_id, status=status, error=error, at=utcnow()))
-        conn.execute(update(runs).where(runs.c.run_id == run_id).values({counter.key: counter + 1}))
-
-    retrying(lambda: _in_transaction(engine, write), f"record {status} {item}")
+    retrying(lambda: _in_transaction(engine, _write_item, run_id, item, status, call_id, error), f"record {status} {item}")
 
 
 def finish_run(engine: Engine, run_id: str, status: str) -> dict[str, Any]:
