@@ -22,6 +22,10 @@ from qa_toolkit.types import Segment
         ("你们别再打了，这是骚扰！", "customer"),
         ("我是他妈妈，他不在家。", "customer"),
         ("嗯嗯，好的。", "customer"),
+        # no hand-written cue: the learned character pairs decide
+        ("这笔款项系统会自动扣划", "agent"),
+        ("厂里三个月没发工资了", "customer"),
+        ("家里老人刚住院", "customer"),
     ],
 )
 def test_text_cues(text, role):
