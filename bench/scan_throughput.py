@@ -5,7 +5,7 @@ seeded generator, then times (a) jieba's default segmentation of every segment, 
 scan (normalization, matching, context, scoring) with the packaged lexicon. Prints characters
 per second and the ratio scan / jieba (the aim: <= 1.5).
 
-    python bench/scan_throughput.py [--calls 5000] [--seed 7]
+    python bench/scan_throughput.py [--calls 5000] [--seed 7] [--lexicons DIR]
 """
 
 import argparse
@@ -41,12 +41,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--lexicons", help="lexicon folder (default: the packaged lexicons)")
     args = ap.parse_args()
     calls = corpus(args.calls, args.seed)
     texts = [s.text for t in calls for s in t.segments]
     chars = sum(map(len, texts))
     jieba.initialize()
-    scanner = Scanner(load_lexicon())
+    scanner = Scanner(load_lexicon(args.lexicons))
     scanner.scan(calls[0])  # warm caches (OpenCC, pinyin table)
 
     t0 = time.perf_counter()

@@ -83,6 +83,27 @@ def cmd_lexicon_diff(args) -> int:
     return 0
 
 
+def cmd_lexicon_train(args) -> int:
+    from qa_toolkit.rules.classifier import labelled_turns, train
+    from qa_toolkit.transcripts import read_transcripts
+
+    transcripts = []  # file by file: a degraded copy of a corpus repeats its call ids on purpose
+    for path in args.gold:
+        for record in read_transcripts(path):
+            if record.error is not None:
+                raise record.error
+            transcripts.append(record.transcript)
+    categories = [c.strip() for c in args.categories.split(",") if c.strip()]
+    turns = labelled_turns(transcripts)
+    meta = {"trained_on": sorted({Path(p).name for p in args.gold}), "agent_turns": len(turns)}
+    model = train(turns, categories, meta=meta)
+    model.save(args.out)
+    counts = ", ".join(f"{c} {sum(c in cats for _, cats in turns)}" for c in categories)
+    print(f"{len(turns)} agent turns of {len(transcripts)} calls ({counts} labelled) -> {args.out}: "
+          f"{len(model.idf)} n-grams, models for {', '.join(categories)}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from qa_toolkit.evaluate import evaluate, format_result
     from qa_toolkit.pipeline import read_all
@@ -237,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new")
     p.add_argument("--transcripts", nargs="+", required=True)
     p.set_defaults(func=cmd_lexicon_diff)
+    p = lex.add_parser("train", help="train the learned model (classifier.json) on labelled calls")
+    p.add_argument("gold", nargs="+", help="labelled corpus files (never the split you measure on)")
+    p.add_argument("--out", required=True, help="where to write the model (the lexicon folder's classifier file)")
+    p.add_argument("--categories", default="threat,deception")
+    p.set_defaults(func=cmd_lexicon_train)
 
     p = sub.add_parser("eval", help="precision / recall / F1 against gold labels")
     p.add_argument("gold", nargs="+")

@@ -44,7 +44,7 @@ class Scanner:
         self.required_rules = [r for r in rules if r.required is not None]
         self.pii_rules = [r for r in rules if r.recognizer is not None]
         self.time_rules = [r for r in rules if r.time_window is not None]
-        self.matcher = RuleMatcher(self.match_rules, self.tokenizer)
+        self.matcher = RuleMatcher(self.match_rules, self.tokenizer, lexicon.classifier)
         self.required_matcher = RuleMatcher(self.required_rules, self.tokenizer)
         self.line = LineTracker(lexicon.header.line_state)
         self.negation = Negation(lexicon.header.negation)
@@ -76,19 +76,22 @@ class Scanner:
         customer = [(j, n.text) for j, (s, n) in enumerate(zip(segs, norms, strict=True)) if s.speaker == "customer"]
         findings: list[Finding] = []
         for i, (seg, norm) in enumerate(zip(segs, norms, strict=True)):
-            raw = self.matcher.hits(norm.text, lambda i=i: doc(i))
-            for rule_id in sorted(raw):
+            raw = self.matcher.hits(norm.text, lambda i=i: doc(i), seg.speaker)
+            found: list[Finding] = []
+            # the learned model's hits last: a turn a pattern flagged for a category is not flagged again
+            for rule_id in sorted(raw, key=lambda r: (raw[r][0].matcher == "classifier", r)):
                 rule = self.rules[rule_id]
                 for hit in raw[rule_id]:
+                    if hit.matcher == "classifier" and any(f.category == rule.category for f in found):
+                        continue
                     context = self._decide(rule, hit, i, seg, norm, lambda i=i: state(i), agent_turn[i], fired, customer, lambda i=i: doc(i))
                     if context is None:
                         continue
                     fired.setdefault(rule_id, i)
                     fired.setdefault(rule.category, i)
-                    score = 0.8 if hit.matcher == "sound" else 1.0
-                    pattern = hit.pattern
                     extra = (hit.note,) if hit.note else ()
-                    findings.append(self._finding(transcript, rule, i, seg, norm, hit.start, hit.end, hit.matcher, pattern, extra + context, score))
+                    found.append(self._finding(transcript, rule, i, seg, norm, hit.start, hit.end, hit.matcher, hit.pattern, extra + context, hit.score))
+            findings.extend(found)
             if self.pii_rules:
                 findings.extend(self._pii(transcript, i, seg, norm))
         findings.extend(self._required(transcript, norms, agent_turn))

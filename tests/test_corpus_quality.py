@@ -1,7 +1,8 @@
 """Detection quality on the labelled corpus must not fall below the committed figures.
 
-The test split (tests/data/corpus_test*.jsonl) is written apart from the rules and never tuned
-on; the floors below are what the current lexicon reaches, rounded down. Raise them when the
+The test splits (tests/data/corpus_test*.jsonl, corpus_test2*.jsonl) are written apart from the
+rules and never tuned on (the learned model is trained on the dev corpora only); the floors
+below are what the current lexicon reaches, rounded down. Raise them when the
 rules improve; never lower them.
 """
 
@@ -12,11 +13,15 @@ from qa_toolkit.evaluate import evaluate
 
 # split -> (minimum item-level F1, maximum false-alarm rate on compliant agent turns)
 FLOORS = {
-    "corpus_test.jsonl": (0.86, 0.015),
-    "corpus_test_asr.jsonl": (0.84, 0.025),
-    "corpus_dev.jsonl": (0.96, 0.005),
+    "corpus_test.jsonl": (0.92, 0.01),
+    "corpus_test_asr.jsonl": (0.89, 0.025),
+    "corpus_test2.jsonl": (0.80, 0.01),
+    "corpus_test2_asr.jsonl": (0.80, 0.01),
+    "corpus_dev.jsonl": (0.98, 0.005),
     "corpus_dev2.jsonl": (0.98, 0.005),
-    "corpus_dev3.jsonl": (0.96, 0.01),
+    "corpus_dev3.jsonl": (0.98, 0.01),
+    "corpus_dev4.jsonl": (0.98, 0.005),
+    "corpus_dev5.jsonl": (0.98, 0.02),
 }
 
 

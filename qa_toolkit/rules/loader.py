@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from qa_toolkit.errors import LexiconError
+from qa_toolkit.rules.classifier import Classifier
 from qa_toolkit.rules.schema import LexiconHeader, Rule, RuleFile
 from qa_toolkit.types import CATEGORIES
 
@@ -33,6 +34,7 @@ class Lexicon:
     rules: tuple[Rule, ...]
     origins: dict[str, str]  # rule id -> "file:line"
     content_hash: str
+    classifier: Classifier | None = None
 
     @property
     def version(self) -> str:
@@ -130,9 +132,30 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
                 raise LexiconError(f"rule id {rule.id!r} already defined at {origins[rule.id]}", path=str(file), line=lines.get(("rules", i)))
             origins[rule.id] = where
             rules.append(rule)
+    classifier = _classifier(folder, header, digest)
     known = set(origins)
     for rule in rules:
+        file, _, line = origins[rule.id].rpartition(":")
         if rule.context.after_rule and rule.context.after_rule not in known | set(CATEGORIES):
-            file, _, line = origins[rule.id].rpartition(":")
             raise LexiconError(f"rule {rule.id}: after_rule {rule.context.after_rule!r} is neither a rule of this lexicon nor a category", path=file, line=int(line))
-    return Lexicon(folder, header, tuple(rules), origins, digest.hexdigest()[:16])
+        if rule.match is not None and rule.match.classifier is not None:
+            if classifier is None:
+                raise LexiconError(f"rule {rule.id}: match.classifier, but {HEADER_FILE} names no classifier file", path=file, line=int(line))
+            if rule.category not in classifier.categories:
+                raise LexiconError(f"rule {rule.id}: the classifier has no model for {rule.category!r} (it has {', '.join(classifier.categories)})", path=file, line=int(line))
+    return Lexicon(folder, header, tuple(rules), origins, digest.hexdigest()[:16], classifier)
+
+
+def _classifier(folder: Path, header: LexiconHeader, digest) -> Classifier | None:
+    """The learned model the header names, read and added to the content hash."""
+    if header.classifier is None:
+        return None
+    path = folder / header.classifier
+    try:
+        data = path.read_bytes()
+        digest.update(data)
+        return Classifier.load(path)
+    except OSError as err:
+        raise LexiconError(f"classifier file {header.classifier!r}: {err.strerror}", path=str(folder / HEADER_FILE)) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise LexiconError(f"not a classifier file: {err.__class__.__name__}: {err}".splitlines()[0], path=str(path)) from None

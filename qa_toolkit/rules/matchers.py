@@ -30,6 +30,7 @@ from spacy.tokens import Doc
 
 from qa_toolkit.errors import LexiconError
 from qa_toolkit.rules.anchors import regex_anchors, regex_requirements, token_anchors
+from qa_toolkit.rules.classifier import Classifier
 from qa_toolkit.rules.schema import Rule
 from qa_toolkit.text import pinyin
 from qa_toolkit.text.tokens import Tokenizer
@@ -43,9 +44,10 @@ class Hit:
 
     start: int
     end: int
-    matcher: str  # phrase | sound | regex | tokens | cooccur
+    matcher: str  # phrase | sound | regex | tokens | cooccur | classifier
     pattern: str
     note: str = ""
+    score: float = 1.0  # how sure the matcher is: 0.8 for a sound-alike, the probability for the classifier
 
 
 def _automaton(words: dict[str, list]) -> ahocorasick.Automaton | None:
@@ -76,10 +78,13 @@ class RuleMatcher:
     Args:
         rules: Rules with a ``match`` block (others are ignored).
         tokenizer: The tokenizer that builds Docs for token patterns.
+        classifier: The lexicon's learned model, for rules with ``match.classifier``.
     """
 
-    def __init__(self, rules: list[Rule], tokenizer: Tokenizer):
+    def __init__(self, rules: list[Rule], tokenizer: Tokenizer, classifier: Classifier | None = None):
         self.tokenizer = tokenizer
+        self.classifier = classifier
+        self._learned = [(r.id, r.category, r.match.classifier.threshold, r.speaker) for r in rules if r.match and r.match.classifier]
         self.matcher = Matcher(tokenizer.vocab)
         self.compiled: dict[str, _Compiled] = {}
         by_term: dict[str, list[str]] = defaultdict(list)  # literal -> rules with it as a term
@@ -147,12 +152,13 @@ class RuleMatcher:
         self._literals = _automaton({w: t for w, t in triggers.items() if w not in self._chars})
         self._sounds = _automaton({k: (tuple(sounds.get(k, ())), tuple(sound_words.get(k, ()))) for k in set(sounds) | set(sound_words)})
 
-    def hits(self, text: str, doc: Callable[[], Doc]) -> dict[str, list[Hit]]:
+    def hits(self, text: str, doc: Callable[[], Doc], speaker: str | None = None) -> dict[str, list[Hit]]:
         """Raw hits per rule id in one normalized segment.
 
         Args:
             text: Normalized segment text.
             doc: Returns the segment's Doc (built only if a token pattern needs it).
+            speaker: Who said it, when known: the classifier is asked only for rules in scope.
         """
         found: dict[str, list[tuple[int, int]]] = defaultdict(list)  # literal -> spans
         chars = self._char_keys.intersection(text)
@@ -178,7 +184,7 @@ class RuleMatcher:
                 s, e = end - len(key) + 1, end + 1
                 for rule_id, term in owners:
                     if text[s:e] != term:
-                        out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})"))
+                        out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})", 0.8))
                 for rule_id, i, word in word_owners:
                     if text[s:e] != word:
                         heard[rule_id, i].append((s, e, word))
@@ -209,6 +215,15 @@ class RuleMatcher:
                     out[rule_id].append(Hit(span.start_char, span.end_char, "tokens", self.compiled[rule_id].token_keys[d.vocab.strings[key]]))
         for rule_id in group_rules:
             out[rule_id].extend(_group_hits(self.compiled[rule_id], found))
+        learned = [r for r in self._learned if speaker is None or r[3] in ("any", speaker)]
+        if learned and text.strip():
+            probabilities = self.classifier.probabilities(text)
+            for rule_id, category, threshold, _scope in learned:
+                p = probabilities[category]
+                if p >= threshold:
+                    words = "、".join(self.classifier.explain(text, category))
+                    out[rule_id].append(Hit(0, len(text), "classifier", f"{category} model p >= {threshold}",
+                                            f"model: {category} p={p:.2f} (words: {words})", round(p, 3)))
         return {rid: _dedupe(h) for rid, h in out.items() if h}
 
 
@@ -232,7 +247,7 @@ class RuleMatcher:
             used = [(a, b) for a, b, _ in swaps if a < e and b > s]
             if e > s and used:
                 said = ", ".join(f"{text[a:b]}→{heard_text[a:b]}" for a, b in used)
-                hits.append(Hit(s, e, "sound", source, f"sounds like the pattern ({said})"))
+                hits.append(Hit(s, e, "sound", source, f"sounds like the pattern ({said})", 0.8))
         return hits
 
 
@@ -265,7 +280,7 @@ def _bounded_spans(pattern, text: str, rule_id: str, source: str) -> list[tuple[
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
     """Non-overlapping hits, longest first at each place; exact matches beat sound matches."""
-    rank = {"phrase": 0, "regex": 0, "tokens": 0, "cooccur": 1, "sound": 2}
+    rank = {"phrase": 0, "regex": 0, "tokens": 0, "cooccur": 1, "sound": 2, "classifier": 3}
     ordered = sorted(hits, key=lambda h: (rank[h.matcher], -(h.end - h.start), h.start))
     kept: list[Hit] = []
     for h in ordered:

@@ -70,6 +70,13 @@ class AtLeast(Strict):
     terms: list[str] = Field(min_length=2)
 
 
+class ClassifierMatch(Strict):
+    """The lexicon's learned model (:mod:`qa_toolkit.rules.classifier`) says the rule's
+    category with at least this probability."""
+
+    threshold: float = Field(ge=0.5, lt=1.0)
+
+
 class Match(Strict):
     """What a rule looks for in one segment; any listed matcher hitting is a hit.
 
@@ -80,6 +87,7 @@ class Match(Strict):
         tokens: spaCy ``Matcher`` patterns over jieba tokens (a list of token dicts each).
         all: Groups of terms that must all occur in the segment (any term per group).
         at_least: At least N different terms of a list.
+        classifier: The learned model's probability for the rule's category, at least a threshold.
         sound_min_chars: Minimum term length for sound-alike matching (0 turns it off).
     """
 
@@ -88,14 +96,15 @@ class Match(Strict):
     tokens: list[list[dict]] = []
     all: list[list[str]] = []
     at_least: AtLeast | None = None
+    classifier: ClassifierMatch | None = None
     sound_min_chars: int = Field(default=3, ge=0)
 
     _regex = field_validator("patterns")(lambda cls, v: [_check_regex(p) for p in v])
 
     @model_validator(mode="after")
     def _not_empty(self) -> Match:
-        if not (self.terms or self.patterns or self.tokens or self.all or self.at_least):
-            raise ValueError("match needs at least one of terms, patterns, tokens, all, at_least")
+        if not (self.terms or self.patterns or self.tokens or self.all or self.at_least or self.classifier):
+            raise ValueError("match needs at least one of terms, patterns, tokens, all, at_least, classifier")
         if any(len(group) == 0 for group in self.all):
             raise ValueError("every group in `all` needs at least one term")
         return self
@@ -245,6 +254,7 @@ class LexiconHeader(Strict):
 
     name: str
     version: str
+    classifier: str | None = None  # file of the learned model, beside lexicon.yaml
     negation: NegationCues
     line_state: LineStateCues
     scoring: ScoringPolicy
