@@ -19,6 +19,7 @@ L2-regularized logistic regression with balanced class weights, by full-batch gr
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 from collections.abc import Iterable
@@ -50,20 +51,16 @@ class Classifier:
         return tuple(self.models)
 
     @functools.cached_property
-    def _table(self) -> dict[str, tuple[float, ...]]:
-        """n-gram -> (idf², weight per category): one lookup per n-gram of a turn."""
-        cats = self.categories
-        return {g: (v * v, *(self.models[c][1].get(g, 0.0) for c in cats)) for g, v in self.idf.items()}
+    def _idf2(self) -> dict[str, float]:
+        return {g: v * v for g, v in self.idf.items()}
 
     def probabilities(self, text: str) -> dict[str, float]:
         """The probability of each category for one normalized turn."""
-        table = self._table
-        rows = [row for g in grams(text) if (row := table.get(g)) is not None]
-        totals = [sum(col) for col in zip(*rows, strict=True)] if rows else [0.0] * (len(self.models) + 1)
-        norm = math.sqrt(totals[0]) or 1.0
+        present = grams(text)
+        norm = math.sqrt(sum(map(self._idf2.get, present, itertools.repeat(0.0)))) or 1.0
         out = {}
-        for category, total in zip(self.categories, totals[1:], strict=True):
-            z = self.models[category][0] + total / norm
+        for category, (bias, weights) in self.models.items():
+            z = bias + sum(map(weights.get, present, itertools.repeat(0.0))) / norm
             out[category] = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         return out
 
