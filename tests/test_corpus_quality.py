@@ -24,6 +24,8 @@ FLOORS = {
     "corpus_dev5.jsonl": (0.98, 0.02),
     "corpus_dev6.jsonl": (0.88, 0.01),
     "corpus_dev7.jsonl": (0.91, 0.005),
+    "corpus_dev8.jsonl": (0.90, 0.02),
+    "corpus_dev9.jsonl": (0.91, 0.02),
 }
 
 
