@@ -96,7 +96,10 @@ def cmd_lexicon_train(args) -> int:
     categories = [c.strip() for c in args.categories.split(",") if c.strip()]
     turns = labelled_turns(transcripts)
     meta = {"trained_on": sorted({Path(p).name for p in args.gold}), "agent_turns": len(turns)}
-    model = train(turns, categories, meta=meta)
+    try:
+        model = train(turns, categories, meta=meta)
+    except ValueError as err:  # a category without labelled turns on one side
+        raise ConfigError(f"--categories: {err} in {', '.join(meta['trained_on'])}") from None
     model.save(args.out)
     counts = ", ".join(f"{c} {sum(c in cats for _, cats in turns)}" for c in categories)
     print(f"{len(turns)} agent turns of {len(transcripts)} calls ({counts} labelled) -> {args.out}: "

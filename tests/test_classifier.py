@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import corpus
+from conftest import DATA, corpus
 
 from qa_toolkit.errors import LexiconError
 from qa_toolkit.rules.classifier import Classifier, grams, labelled_turns, train
@@ -100,3 +100,15 @@ def test_a_turn_a_pattern_flagged_is_not_flagged_again_by_the_model(scanner):
     assert scanner.lexicon.classifier.probabilities(normalize(text).text)["threat"] >= 0.8
     found = [f for f in scanner.scan(Transcript("C2", (Segment(0.0, 6.0, "agent", text),))) if f.category == "threat"]
     assert found and all(f.evidence.matcher != "classifier" for f in found)
+
+
+def test_train_command_names_a_category_without_examples(tmp_path, capsys):
+    from qa_toolkit.cli import main
+
+    out = tmp_path / "model.json"
+    assert main(["lexicon", "train", str(DATA / "corpus_dev3.jsonl"), "--categories", "threat,bogus", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "bogus" in err and "corpus_dev3.jsonl" in err
+    assert not out.exists()
+    assert main(["lexicon", "train", str(DATA / "corpus_dev3.jsonl"), "--categories", "threat", "--out", str(out)]) == 0
+    assert Classifier.load(out).categories == ("threat",)
