@@ -92,6 +92,15 @@ class Cdp:
         return res["result"].get("value") or ""
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Ask a child process to end; kill it if it has not within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
@@ -110,11 +119,7 @@ def served(tmp_path_factory):
         _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60)
         yield f"http://127.0.0.1:{port}", tmp
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 def test_call_detail_screenshot(served):
@@ -153,8 +158,4 @@ def test_call_detail_screenshot(served):
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             shutil.copy(png, Path(out_dir) / "call_detail.png")
     finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
+        _stop(browser)

@@ -67,8 +67,7 @@ class Classifier:
     def explain(self, text: str, category: str, k: int = 4) -> list[str]:
         """The n-grams (two characters or more) that pushed the turn most towards ``category``."""
         weights = self.models[category][1]
-        present = [g for g in grams(text) if g in weights]
-        ranked = sorted((g for g in present if len(g) > 1 and weights.get(g, 0.0) > 0), key=lambda g: -weights[g])
+        ranked = sorted((g for g in grams(text) if len(g) > 1 and weights.get(g, 0.0) > 0), key=lambda g: -weights[g])
         out: list[str] = []
         for g in ranked:  # skip an n-gram inside one already listed
             if not any(g in kept for kept in out):
