@@ -11,13 +11,15 @@ recording has one mixed line, so each segment's role is inferred here from two c
    part: the log-odds of its characters and character pairs being said by the agent, counted
    on the speaker-labelled dev corpora (``role_words.json``, made by
    ``tests/data/role_model.py``), divided by the square root of their number and capped at ±3.
-2. **Voice.** Per segment, a 24-number voice print: mean and spread of 12 MFCCs (numpy,
-   from Whisper's log-mel features) and the median log pitch (autocorrelation). Segments are
-   split into two clusters (2-means, seeded with the text-confident segments, weighted by
-   duration); the cluster whose segments carry more agent text is the agent.
+2. **Voice.** Each side's voice is one full-covariance Gaussian over the 10 ms frames of
+   Whisper's 80-bin log-mel spectrum. The first two are fitted on the segments whose text
+   is sure (score beyond ±1; the text-only reading when one side has under 2 s of those); every segment then gets the mean log-likelihood ratio of its
+   frames, the roles are re-read with half the text score + voice, and the Gaussians are refitted on the
+   new roles (four rounds). Frame-level models use every frame of short pieces; averaged
+   voice prints per segment (MFCC means, pitch) separated these voices far worse.
 
-The two scores are added per segment and a two-state Viterbi pass over the call (turns
-alternate more often than not) picks the roles. Segments must already be cut at pauses
+Text and voice scores are added per segment and a two-state Viterbi pass over the call
+(turns alternate more often than not) picks the roles. Segments must already be cut at pauses
 (the ASR pipeline cuts Whisper segments at VAD pauses using word timestamps).
 
 Accuracy is measured as the share of speech time with the right role
@@ -38,7 +40,7 @@ import numpy as np
 
 from qa_toolkit.types import Segment
 
-__all__ = ["assign_roles", "role_accuracy", "role_grams", "text_role_score", "voice_features"]
+__all__ = ["assign_roles", "role_accuracy", "role_grams", "segment_frames", "text_role_score", "voice_scores"]
 
 SAMPLE_RATE = 16000
 
@@ -110,83 +112,57 @@ def text_role_score(text: str) -> float:
     return score
 
 
-def _mfcc_frames(samples: np.ndarray) -> np.ndarray:
-    """12 MFCCs per 10 ms frame (DCT of Whisper's 80-bin log-mel)."""
+SEED_SCORE = 1.0  # a segment whose text score is beyond ±this seeds its side's first voice model
+VOICE_ROUNDS = 4  # fit voices → Viterbi → refit on the new roles, this many times
+VOICE_GAIN = 2.0  # mean per-frame log-likelihood ratio → score units
+VOICE_CAP = 6.0
+MIN_VOICE_FRAMES = 200  # 2 s of speech per side before a voice model is fitted
+TEXT_WEIGHT_WITH_VOICE = 0.5  # once voices are modelled, the text counts half
+
+
+def segment_frames(samples: np.ndarray, segments: Sequence[Segment]) -> list[np.ndarray]:
+    """Each segment's 10 ms frames of Whisper's 80-bin log-mel spectrum, ``(frames, 80)``."""
     from faster_whisper.feature_extractor import FeatureExtractor
 
-    mel = FeatureExtractor(feature_size=80)(samples, padding=0)  # (80, frames)
-    n = mel.shape[0]
-    k = np.arange(n)
-    dct = np.cos(np.pi / n * (k[None, :] + 0.5) * np.arange(1, 13)[:, None])
-    return (dct @ mel).T  # (frames, 12)
-
-
-def _pitch(samples: np.ndarray, sr: int = SAMPLE_RATE) -> float:
-    """Median log f0 (Hz) of voiced 40 ms frames by normalized autocorrelation; 0 if unvoiced."""
-    frame, hop = int(0.04 * sr), int(0.02 * sr)
-    lo, hi = int(sr / 400), int(sr / 60)
-    f0 = []
-    for start in range(0, len(samples) - frame, hop):
-        x = samples[start : start + frame]
-        x = x - x.mean()
-        energy = float(x @ x)
-        if energy < 1e-6 * frame:
-            continue
-        spec = np.fft.rfft(x, 2 * frame)
-        ac = np.fft.irfft(spec * np.conj(spec))[: hi + 1]
-        ac /= ac[0] + 1e-12
-        lag = lo + int(np.argmax(ac[lo : hi + 1]))
-        if ac[lag] > 0.45:
-            f0.append(sr / lag)
-    return float(np.log(np.median(f0))) if len(f0) >= 3 else 0.0
-
-
-def voice_features(samples: np.ndarray, segments: Sequence[Segment]) -> np.ndarray:
-    """One voice print per segment: MFCC means and spreads (24) and median log pitch (1)."""
-    rows = []
-    mfcc = _mfcc_frames(samples) if len(samples) else np.zeros((0, 12))
+    mel = FeatureExtractor(feature_size=80)(samples, padding=0).T if len(samples) else np.zeros((0, 80))
+    out = []
     for seg in segments:
-        a, b = int(seg.start * 100), max(int(seg.end * 100), int(seg.start * 100) + 1)
-        frames = mfcc[a:b]
-        if len(frames) < 3:
-            rows.append(np.full(25, np.nan))
-            continue
-        pitch = _pitch(samples[int(seg.start * SAMPLE_RATE) : int(seg.end * SAMPLE_RATE)])
-        rows.append(np.concatenate([frames.mean(0), frames.std(0), [pitch or np.nan]]))
-    return np.asarray(rows, dtype=np.float64).reshape(len(segments), 25)
-
-
-def _voice_scores(features: np.ndarray, text: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Per-segment voice score (positive = the agent's cluster), scaled to about ±1..3."""
-    n = len(features)
-    ok = ~np.isnan(features).any(axis=1)
-    if ok.sum() < 4 or (text[ok] > 1).sum() == 0 or (text[ok] < -1).sum() == 0:
-        return np.zeros(n)
-    x = features[ok]
-    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
-    w = weights[ok]
-    # Seed the two centroids with the segments the text is sure about.
-    agent = x[text[ok] > 1].mean(0)
-    cust = x[text[ok] < -1].mean(0)
-    for _ in range(20):
-        d_agent = ((x - agent) ** 2).sum(1)
-        d_cust = ((x - cust) ** 2).sum(1)
-        is_agent = d_agent < d_cust
-        if is_agent.all() or (~is_agent).all():
-            return np.zeros(n)
-        new_agent = np.average(x[is_agent], axis=0, weights=w[is_agent])
-        new_cust = np.average(x[~is_agent], axis=0, weights=w[~is_agent])
-        if np.allclose(new_agent, agent) and np.allclose(new_cust, cust):
-            break
-        agent, cust = new_agent, new_cust
-    # Which cluster is the agent: the one with more agent text.
-    if np.sum(w[is_agent] * text[ok][is_agent]) < np.sum(w[~is_agent] * text[ok][~is_agent]):
-        agent, cust = cust, agent
-    margin = ((x - cust) ** 2).sum(1) - ((x - agent) ** 2).sum(1)
-    spread = np.median(np.abs(margin)) + 1e-9
-    out = np.zeros(n)
-    out[ok] = np.clip(margin / spread, -3, 3)
+        a = round(seg.start * 100)
+        out.append(mel[a : max(round(seg.end * 100), a + 1)])
     return out
+
+
+def _gaussian(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and Cholesky factor of a full-covariance Gaussian (shrunk a little towards its diagonal)."""
+    cov = np.cov(frames.T)
+    cov = 0.95 * cov + 0.05 * np.diag(np.diag(cov)) + 1e-4 * np.eye(len(cov))
+    return frames.mean(0), np.linalg.cholesky(cov)
+
+
+def _log_likelihood(frames: np.ndarray, model: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    mean, chol = model
+    z = np.linalg.solve(chol, (frames - mean).T)
+    return -0.5 * (z**2).sum(0) - np.log(np.diag(chol)).sum()
+
+
+def voice_scores(frames: Sequence[np.ndarray], roles: np.ndarray) -> np.ndarray | None:
+    """Per segment, how much more its frames sound like the agent's voice than the customer's.
+
+    One full-covariance Gaussian per side is fitted on the log-mel frames of the segments
+    ``roles`` gives that side (0 = agent, 1 = customer, -1 = not used); a segment's score is
+    the mean log-likelihood ratio of its frames (positive = agent). ``None`` when either side
+    has less than :data:`MIN_VOICE_FRAMES` frames.
+    """
+    sides = []
+    for role in (0, 1):
+        chosen = [f for f, r in zip(frames, roles, strict=True) if r == role and len(f)]
+        if sum(map(len, chosen)) < MIN_VOICE_FRAMES:
+            return None
+        sides.append(_gaussian(np.vstack(chosen)))
+    agent, customer = sides
+    return np.array(
+        [float((_log_likelihood(f, agent) - _log_likelihood(f, customer)).mean()) if len(f) else 0.0 for f in frames]
+    )
 
 
 def _switch_probability(gap: float) -> float:
@@ -228,14 +204,23 @@ def _viterbi(scores: np.ndarray, gaps: np.ndarray) -> np.ndarray:
     return path
 
 
+def _seed_roles(text: np.ndarray, frames: Sequence[np.ndarray], gaps: np.ndarray) -> np.ndarray:
+    """Roles to fit the first voice models on: the segments whose text is sure, or, when one
+    side says too little that is sure (a customer who only answers 对), the text-only reading."""
+    sure = np.where(text > SEED_SCORE, 0, np.where(text < -SEED_SCORE, 1, -1))
+    if all(sum(len(f) for f, r in zip(frames, sure, strict=True) if r == role) >= MIN_VOICE_FRAMES for role in (0, 1)):
+        return sure
+    return _viterbi(np.clip(text, -8, 8), gaps)
+
+
 def assign_roles(segments: Sequence[Segment], samples: np.ndarray | None = None, *, method: str = "auto") -> tuple[Segment, ...]:
     """Give each segment of a mono call the role ``agent`` or ``customer``.
 
     Args:
         segments: The call's segments in time order, cut at pauses.
         samples: The 16 kHz mono samples (needed for ``auto`` and ``voice``).
-        method: ``auto`` (text + voice), ``text``, ``voice`` (voice clusters named by text),
-            or ``none`` (leave roles as they are).
+        method: ``auto`` (text + voice), ``text``, ``voice`` (voice models seeded by the text,
+            then voice alone), or ``none`` (leave roles as they are).
 
     Returns:
         New segments with ``speaker`` set.
@@ -243,17 +228,18 @@ def assign_roles(segments: Sequence[Segment], samples: np.ndarray | None = None,
     if method == "none" or not segments:
         return tuple(segments)
     text = np.array([text_role_score(s.text) for s in segments])
-    weights = np.array([max(s.end - s.start, 0.1) for s in segments])
-    voice = np.zeros(len(segments))
-    if method in ("auto", "voice") and samples is not None and len(samples):
-        voice = _voice_scores(voice_features(samples, segments), text, weights)
-    if method == "text":
-        total = text
-    elif method == "voice":
-        total = 2 * voice if voice.any() else text
-    else:
-        total = text + voice
     gaps = np.array([0.0] + [b.start - a.end for a, b in zip(segments, segments[1:], strict=False)])
+    total = text
+    if method in ("auto", "voice") and samples is not None and len(samples):
+        frames = segment_frames(samples, segments)
+        roles = _seed_roles(text, frames, gaps)
+        for _ in range(VOICE_ROUNDS):
+            voice = voice_scores(frames, roles)
+            if voice is None:
+                break
+            voice = np.clip(VOICE_GAIN * voice, -VOICE_CAP, VOICE_CAP)
+            total = voice if method == "voice" else TEXT_WEIGHT_WITH_VOICE * text + voice
+            roles = _viterbi(np.clip(total, -8, 8), gaps)
     path = _viterbi(np.clip(total, -8, 8), gaps)
     return tuple(
         dataclasses.replace(seg, speaker="agent" if role == 0 else "customer") for seg, role in zip(segments, path, strict=False)

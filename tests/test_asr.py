@@ -293,3 +293,19 @@ def test_dual_channel_call_gets_roles_by_channel(model_cache):
     assert starts == sorted(starts)
     swapped = transcribe(audio, AsrOptions(channel_roles=("customer", "agent")), call_id="x")
     assert all(s.speaker == ("customer" if s.channel == 0 else "agent") for s in swapped.segments)
+
+
+@pytest.mark.slow
+def test_mono_calls_get_roles_from_text_and_voice(model_cache):
+    """The six mono sample calls: roles right for ≥ 93 % of speech time (measured 95.5 %;
+    text cues alone give 84 %, the averaged voice prints used before gave 86.5 %)."""
+    from qa_toolkit.asr import transcribe
+    from qa_toolkit.speakers import role_accuracy
+
+    correct = total = 0.0
+    for call in (c for c in _calls().values() if c["channels"] == 1):
+        transcript = transcribe(load_audio(ROOT / call["audio"]), AsrOptions(), call_id=call["call_id"])
+        c, t = role_accuracy(transcript.segments, call["segments"])
+        correct, total = correct + c, total + t
+    assert total > 300  # seconds of gold speech compared
+    assert correct / total >= 0.93, correct / total

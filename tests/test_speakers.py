@@ -1,11 +1,11 @@
-"""Roles for mono calls: text cues, voice features, sequence smoothing, the accuracy measure."""
+"""Roles for mono calls: text cues, voice models, sequence smoothing, the accuracy measure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qa_toolkit.speakers import assign_roles, role_accuracy, text_role_score, voice_features
+from qa_toolkit.speakers import assign_roles, role_accuracy, segment_frames, text_role_score, voice_scores
 from qa_toolkit.types import Segment
 
 
@@ -67,19 +67,44 @@ def _voice(f0: float, seconds: float, sr: int = 16000) -> np.ndarray:
     return (0.1 * wave * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
 
 
-def test_voice_features_separate_two_pitches():
-    sr = 16000
-    samples = np.zeros(int(17 * sr), np.float32)
-    for seg, role in zip(CALL, GOLD, strict=False):
+# Six more turns where the text says little: the voices must decide.
+QUIET = [
+    _seg(16.8, 19.0, "那个，就这样吧，行。"),  # agent
+    _seg(19.6, 22.2, "那就这样，好，行的。"),  # customer
+    _seg(22.9, 25.0, "嗯，那，就这么定了。"),  # agent
+    _seg(25.6, 27.8, "行，那就，就这样吧。"),  # customer
+]
+QUIET_GOLD = ["agent", "customer", "agent", "customer"]
+
+
+def _two_voices(segments, roles, sr=16000):
+    samples = np.zeros(int((segments[-1].end + 1) * sr), np.float32)
+    for seg, role in zip(segments, roles, strict=True):
         a = int(seg.start * sr)
         clip = _voice(120 if role == "agent" else 220, seg.end - seg.start)
         samples[a : a + len(clip)] = clip
-    feats = voice_features(samples, CALL)
-    assert feats.shape == (len(CALL), 25)
-    pitch = np.exp(feats[:, -1])
-    assert all(abs(p - (120 if r == "agent" else 220)) < 25 for p, r in zip(pitch, GOLD, strict=False))
-    roles = [s.speaker for s in assign_roles(CALL, samples, method="auto")]
-    assert roles == GOLD
+    return samples
+
+
+def test_voice_models_decide_where_the_text_cannot():
+    segments, gold = CALL + QUIET, GOLD + QUIET_GOLD
+    samples = _two_voices(segments, gold)
+    frames = segment_frames(samples, segments)
+    assert [len(f) for f in frames[:2]] == [350, 90]  # 10 ms frames, 80 mel bins each
+    assert frames[0].shape[1] == 80
+    text_only = [s.speaker for s in assign_roles(segments, None, method="text")]
+    assert text_only[len(CALL) :] != QUIET_GOLD  # the text alone gets the quiet turns wrong
+    scores = voice_scores(frames, np.array([0 if r == "agent" else 1 for r in gold]))
+    assert all((v > 0) == (r == "agent") for v, r in zip(scores, gold, strict=True))
+    assert [s.speaker for s in assign_roles(segments, samples, method="auto")] == gold
+    assert [s.speaker for s in assign_roles(segments, samples, method="voice")] == gold
+
+
+def test_voice_models_need_speech_on_both_sides():
+    samples = _two_voices(CALL, GOLD)
+    frames = segment_frames(samples, CALL)
+    assert voice_scores(frames, np.array([0, -1, -1, -1, -1, -1])) is None  # no customer speech at all
+    assert voice_scores(frames, np.array([0, 1, 0, 0, 1, 0])) is not None
 
 
 def test_role_accuracy_is_speech_time_weighted():
