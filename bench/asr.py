@@ -67,6 +67,7 @@ KEYWORDS = (
 BASE = {"engine": "faster-whisper", "model": "base"}
 SETTINGS: dict[str, dict] = {
     "fw-default": {},
+    "fw-pad400": {"vad_speech_pad_ms": 400},  # faster-whisper's own VAD padding
     "fw-beam5": {"beam_size": 5},
     "fw-greedy": {"beam_size": 1},
     "fw-batch4": {"batch_size": 4},
@@ -127,7 +128,7 @@ def run_setting(name: str, calls_path: Path, only: list[str] | None) -> dict:
     for call_id, call in gold.items():
         if only and call_id not in only:
             continue
-        audio_path = ROOT / call["audio"]
+        audio_path = calls_path.parent / Path(call["audio"]).name  # calls.jsonl sits beside its audio
         t0 = time.perf_counter()
         audio = load_audio(audio_path)
         transcript = engine.transcribe(audio, call_id=call_id)

@@ -7,7 +7,10 @@ the audio finds, and the share of the script-found ones that the audio also find
 A labelled segment counts as found from audio when a finding of an acceptable category lies on an
 audio segment overlapping the gold segment's time span (+-0.5 s); call-level labels by category.
 
-    python bench/end_to_end.py [--workers 2] [--engine faster-whisper]
+    python bench/end_to_end.py [--workers 2] [--engine faster-whisper] [--gold DIR/calls.jsonl]
+
+``--gold`` takes any folder made by ``sample_audio/make_calls.py`` (audio, manifest.csv and
+calls.jsonl side by side), e.g. more calls rendered from the dev corpora.
 """
 
 import argparse
@@ -49,15 +52,18 @@ def found(findings, span, cats) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--gold", type=Path, default=ROOT / "sample_audio" / "calls.jsonl")
     ap.add_argument("--engine", default="faster-whisper")
+    ap.add_argument("--vad-pad-ms", type=int, default=0, help="VAD speech padding (default: AsrOptions')")
     ap.add_argument("--beam-size", type=int, default=None)
     args = ap.parse_args()
-    gold = {t.call_id: t for t in (r.transcript for r in read_transcripts(ROOT / "sample_audio/calls.jsonl")) if t}
+    gold = {t.call_id: t for t in (r.transcript for r in read_transcripts(args.gold)) if t}
     scanner = Scanner(load_lexicon())
     reports = {}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        summary = run_audio([ROOT / "sample_audio"], db=f"sqlite:///{tmp}/e2e.db", options=AsrOptions(engine=args.engine, **({"beam_size": args.beam_size} if args.beam_size else {})),
+        summary = run_audio([args.gold.parent], db=f"sqlite:///{tmp}/e2e.db", options=AsrOptions(engine=args.engine, **({"beam_size": args.beam_size} if args.beam_size else {}),
+                                                                                    **({"vad_speech_pad_ms": args.vad_pad_ms} if args.vad_pad_ms else {})),
                             workers=args.workers, progress=False, on_report=lambda r: reports.__setitem__(r.transcript.call_id, r))
         wall = time.perf_counter() - t0
     n_items = n_script = n_audio = n_both = 0
