@@ -8,9 +8,9 @@ the same code as ``qa-toolkit lexicon train``) on the other eight writers' clean
 calls, and the held-out writer's clean corpus is scanned with the full lexicon whose model is
 replaced by the fold's. Every category the model is trained for gets a learned rule for the scan
 (the lexicon's own ``*.learned`` rule where it has one, otherwise a copy of one for that
-category), asked at p >= 0.5; a higher threshold keeps the model's findings with a score at
-least that high. This is exact: a learned finding depends only on its probability and on the
-pattern findings of its turn. Figures are segment level (``qa_toolkit.evaluate``), pooled over
+category), asked at p >= 0.5; a higher threshold keeps the model's findings whose turn has
+a probability at least that high. This is exact: a learned finding depends only on its
+probability and on the pattern findings of its turn. Figures are segment level (``qa_toolkit.evaluate``), pooled over
 the nine folds:
 
 * per category, rules alone and rules + that category's learned rule at 0.5 … 0.9, with the
@@ -35,7 +35,8 @@ from qa_toolkit.rules.loader import load_lexicon
 from qa_toolkit.rules.schema import ClassifierMatch, Rule
 from qa_toolkit.scan import Scanner
 from qa_toolkit.transcripts import read_transcripts
-from qa_toolkit.types import Finding, Transcript
+from qa_toolkit.text.normalize import normalize
+from qa_toolkit.types import Transcript
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 WRITERS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9")
@@ -67,7 +68,7 @@ def probe_rules(rules: tuple[Rule, ...], categories: list[str]) -> list[Rule]:
 
 
 def run_folds(lexicon, categories: list[str], c: float, iterations: int):
-    """Per writer: [(transcript, pattern findings, learned findings)] with the fold's model."""
+    """Per writer: [(transcript, pattern findings, [(learned finding, its probability)])] with the fold's model."""
     base = tuple(r for r in lexicon.rules if not learned(r))
     rules = base + tuple(probe_rules(lexicon.rules, categories))
     clean = {w: read(w) for w in WRITERS}
@@ -81,8 +82,11 @@ def run_folds(lexicon, categories: list[str], c: float, iterations: int):
         calls = []
         for t in clean[w]:
             found = scanner.scan(t)
+            # the unrounded probability (the finding's score is rounded to 3 places)
+            learned_found = [f for f in found if f.evidence.matcher == "classifier"]
+            p = {i: model.probabilities(normalize(t.segments[i].text).text) for i in {f.segment for f in learned_found}}
             calls.append((t, [f for f in found if f.evidence.matcher != "classifier"],
-                          [f for f in found if f.evidence.matcher == "classifier"]))
+                          [(f, p[f.segment][f.category]) for f in learned_found]))
         out[w] = calls
         print(f"  fold {w:<5} trained on {len(turns)} agent turns, {len(calls)} held-out calls ({time.perf_counter() - started:.1f} s)")
     return out
@@ -90,9 +94,8 @@ def run_folds(lexicon, categories: list[str], c: float, iterations: int):
 
 def score(folds, use: dict[str, float], writers=WRITERS) -> EvalResult:
     """Pattern findings plus the learned findings of ``use`` (category -> threshold)."""
-    def keep(f: Finding) -> bool:
-        return f.category in use and f.evidence.score >= use[f.category]
-    return evaluate((t, pats + [f for f in model if keep(f)]) for w in writers for t, pats, model in folds[w])
+    return evaluate((t, pats + [f for f, p in model if f.category in use and p >= use[f.category]])
+                    for w in writers for t, pats, model in folds[w])
 
 
 def cell(c: Counts) -> str:
