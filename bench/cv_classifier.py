@@ -1,7 +1,7 @@
 """Leave-one-writer-out cross-validation of the learned model, scored with the whole lexicon.
 
     python bench/cv_classifier.py [--lexicons DIR] [--categories threat,deception,harassment,disclosure]
-                                  [--use harassment=0.8,...] [--c 4] [--iterations 400]
+                                  [--use harassment=0.8,...] [--c 64] [--iterations 400]
 
 Each of the nine dev writers is held out in turn: the model is trained (``classifier.train``,
 the same code as ``qa-toolkit lexicon train``) on the other eight writers' clean and ``_asr``
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from qa_toolkit.evaluate import Counts, EvalResult, evaluate
-from qa_toolkit.rules.classifier import labelled_turns, train
+from qa_toolkit.rules.classifier import C, labelled_turns, train
 from qa_toolkit.rules.loader import load_lexicon
 from qa_toolkit.rules.schema import ClassifierMatch, Rule
 from qa_toolkit.scan import Scanner
@@ -108,7 +108,7 @@ def main() -> None:
     ap.add_argument("--categories", default="threat,deception,harassment,disclosure")
     ap.add_argument("--use", help="thresholds of the configuration to report, e.g. threat=0.7,deception=0.7 "
                                   "(default: the lexicon's *.learned rules)")
-    ap.add_argument("--c", type=float, default=4.0)
+    ap.add_argument("--c", type=float, default=C)
     ap.add_argument("--iterations", type=int, default=400)
     args = ap.parse_args()
 
