@@ -34,8 +34,8 @@ from qa_toolkit.rules.classifier import C, labelled_turns, train
 from qa_toolkit.rules.loader import load_lexicon
 from qa_toolkit.rules.schema import ClassifierMatch, Rule
 from qa_toolkit.scan import Scanner
-from qa_toolkit.transcripts import read_transcripts
 from qa_toolkit.text.normalize import normalize
+from qa_toolkit.transcripts import read_transcripts
 from qa_toolkit.types import Transcript
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
