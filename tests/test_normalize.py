@@ -9,6 +9,8 @@ from qa_toolkit.text.tokens import Tokenizer
     ("raw", "expected"),
     [
         ("還款後果自負", "还款后果自负"),  # traditional -> simplified
+        ("明天我接著打，你等著瞧", "明天我接着打,你等着瞧"),  # Whisper's 著 for the particle 着
+        ("著名的律师，效果显著", "著名的律师,效果显著"),  # ... but not in 著名, 显著
         ("ＡＢＣ１２３，好的！", "abc123,好的!"),  # full-width -> half-width, punctuation
         ("幺三八零零一三八零零零", "13800138000"),  # spoken digit by digit
         ("你欠了八千块", "你欠了8000块"),  # numeral with unit

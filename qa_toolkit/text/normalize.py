@@ -46,13 +46,18 @@ def _opencc():
     return opencc.OpenCC("t2s")
 
 
+# OpenCC keeps 著 (also a simplified character: 著名, 显著), but Whisper and Taiwanese usage
+# write the aspect particle 着 as 著: 接著打, 等著瞧, 看著办.
+_PARTICLE_ZHE = re.compile(r"(?<![显土卓编原名专论巨遗合昭译新拙大])著(?![名作称者述录书])")
+
+
 def to_simplified(text: str) -> str:
-    """Traditional -> simplified Chinese (OpenCC ``t2s``), keeping the length when it can."""
+    """Traditional -> simplified Chinese (OpenCC ``t2s``, 著 -> 着 as a particle), keeping the length when it can."""
     out = _opencc().convert(text)
     if len(out) != len(text):  # a phrase conversion changed the length: go char by char
         conv = _opencc().convert
         out = "".join(c2 if len(c2 := conv(c)) == 1 else c for c in text)
-    return out
+    return _PARTICLE_ZHE.sub("着", out)
 
 
 # --- edits that change length -------------------------------------------------------------
