@@ -12,8 +12,11 @@ from qa_toolkit.rules.pii import find_pii, id_card_valid, luhn_valid
         ("身份证号11010519491231002X", ["id_card"]),
         ("身份证440304198510123124", ["id_card"]),
         ("卡号6222 0200 0000 0000 000", ["bank_card"]),
-        ("身份证110105194912310021", []),  # bad check digit
-        ("卡号6222020000000000001", []),  # fails Luhn
+        ("身份证110105194912310021", ["id_card"]),  # bad check digit (an ASR slip), real region and birth date
+        ("编号990105194912310021", []),  # bad check digit and no such region: not an ID number
+        ("合同编号是202311250000123456", []),
+        ("卡号6222020000000000001", ["bank_card"]),  # fails Luhn, but said as a card number
+        ("订单号6222020000000000001", []),  # fails Luhn, no card cue
         ("尾号8000", []),
         ("一共13800元", []),
         ("手机13800138000，身份证440304198510123124", ["mobile", "id_card"]),
@@ -27,6 +30,13 @@ def test_find_pii(text, kinds):
     for p in found:
         digits = "".join(ch for ch in text[p.start : p.end] if ch.isalnum())
         assert len(digits) >= 11  # the span covers the whole number in the original text
+
+
+def test_numbers_kept_by_shape_are_marked_invalid():
+    (id_card,) = find_pii("身份证110105194912310021")
+    (card,) = find_pii("还款卡号是6222 0200 0000 0000 001")
+    (good,) = find_pii("身份证11010519491231002X")
+    assert (id_card.valid, card.valid, good.valid) == (False, False, True)
 
 
 def test_checksums():

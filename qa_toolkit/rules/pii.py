@@ -3,9 +3,12 @@
 Mainland mobile numbers, resident ID numbers (GB 11643 check digit) and bank cards (Luhn),
 written as digits, with separators, or spoken digit by digit in Chinese (幺三八…): the text is
 normalized first and spans are mapped back to the original. A checksum that fails drops the
-candidate (a random 18-digit string is not an ID number). ASR writes a spoken digit next to
-other digits as a homophone now and then (186-290-431-5期 for …57): a character that sounds
-like a digit, next to a digit, is read as that digit when that completes a number.
+candidate (a random 18-digit string is not an ID number) unless the number still has the shape
+of its kind, since ASR gets a digit of a long number wrong more often than not: an ID number
+whose region code and birth date are real (a contract number like 2023… is not), a card number
+right after 卡号/银行卡/账号. Those are kept with ``valid=False``. ASR also writes a spoken digit
+next to other digits as a homophone now and then (186-290-431-5期 for …57): a character that
+sounds like a digit, next to a digit, is read as that digit when that completes a number.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ _PATTERNS = {
 _DIGIT_SOUNDS = {"ling": "0", "dong": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si": "4", "wu": "5",
                  "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_REGIONS = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+                        "61 62 63 64 65 71 81 82".split())  # GB/T 2260 province codes
+_CARD_CUE = re.compile(r"(卡号|银行卡|储蓄卡|信用卡|借记卡|账号|帐号|卡)[^\d]{0,6}$")
 _ID_CHECK = "10x98765432"
 
 
@@ -37,7 +43,8 @@ class PiiMatch:
         end: End offset (exclusive).
         kind: ``mobile``, ``id_card`` or ``bank_card``.
         value: The digits, separators removed.
-        valid: Whether the checksum held (always True for mobiles, which have none).
+        valid: Whether the checksum held (always True for mobiles, which have none); False for
+            a number kept by its shape (see the module docstring).
     """
 
     start: int
@@ -54,6 +61,14 @@ def id_card_valid(value: str) -> bool:
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     month, day = int(value[10:12]), int(value[12:14])
     return 1 <= month <= 12 and 1 <= day <= 31 and _ID_CHECK[total % 11] == value[17].lower()
+
+
+def id_card_shaped(value: str) -> bool:
+    """A real province code and a plausible birth date (1900–2029), whatever the check digit."""
+    if not re.fullmatch(r"\d{17}[\dxX]", value):
+        return False
+    year, month, day = int(value[6:10]), int(value[10:12]), int(value[12:14])
+    return value[:2] in _ID_REGIONS and 1900 <= year <= 2029 and 1 <= month <= 12 and 1 <= day <= 31
 
 
 def luhn_valid(value: str) -> bool:
@@ -98,6 +113,15 @@ def _digits_by_sound(text: str) -> tuple[str, list[int]]:
     return "".join(chars), changed
 
 
+def _shaped(kind: str, value: str, before: str) -> bool:
+    """A number whose checksum failed but that is still plainly an ID or card number."""
+    if kind == "id_card":
+        return id_card_shaped(value)
+    if kind == "bank_card":
+        return bool(_CARD_CUE.search(before))
+    return False
+
+
 def find_pii_normalized(norm: NormText) -> list[PiiMatch]:
     """Personal numbers in already-normalized text; spans are in the *normalized* text."""
     found: list[PiiMatch] = []
@@ -112,10 +136,11 @@ def find_pii_normalized(norm: NormText) -> list[PiiMatch]:
                 if needs is not None and not any(m.start() <= i < m.end() for i in needs):
                     continue
                 value = re.sub(r"[ \-,]", "", m.group())
-                if not _VALIDATORS[kind](value):
+                valid = _VALIDATORS[kind](value)
+                if not (valid or _shaped(kind, value, text[: m.start()])):
                     continue
                 taken.append((m.start(), m.end()))
-                found.append(PiiMatch(m.start(), m.end(), kind, value, True))
+                found.append(PiiMatch(m.start(), m.end(), kind, value, valid))
     return sorted(found, key=lambda p: p.start)
 
 
