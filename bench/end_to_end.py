@@ -10,7 +10,11 @@ audio segment overlapping the gold segment's time span (+-0.5 s); call-level lab
     python bench/end_to_end.py [--workers 2] [--engine faster-whisper] [--gold DIR/calls.jsonl]
 
 ``--gold`` takes any folder made by ``sample_audio/make_calls.py`` (audio, manifest.csv and
-calls.jsonl side by side), e.g. more calls rendered from the dev corpora.
+calls.jsonl side by side), e.g. the 24 labelled dev4–dev9 calls of ``bench/end_to_end_scripts.jsonl``
+(12 stereo, 12 mono, random voices and containers): in the TTS environment of
+``sample_audio/README.md`` run ``python sample_audio/make_calls.py --scripts
+bench/end_to_end_scripts.jsonl --out /tmp/e2e``, then ``python bench/end_to_end.py --gold
+/tmp/e2e/calls.jsonl``.
 """
 
 import argparse
