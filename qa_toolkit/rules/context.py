@@ -150,7 +150,7 @@ class Negation:
             if word in CLAUSE_PUNCT or self._breaks(word):
                 break
             causative = causative or any(word.startswith(c) for c in self.causatives)
-            seen += word != "、"  # a list keeps the cue's scope: 不会有抓人、坐牢这种事
+            seen += 1
             if seen >= self.max_tokens:
                 break
         return None
