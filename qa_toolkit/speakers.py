@@ -253,18 +253,28 @@ def role_accuracy(
 
     Every overlap between a hypothesis segment and a gold segment counts its duration, as
     correct when the two speakers agree. As in diarization scoring, ``collar`` seconds at
-    each end of a gold segment are not scored (timestamps of either side are not that exact).
+    each end of a gold segment are not scored (timestamps of either side are not that exact),
+    nor is time where the gold has both speakers talking at once (one role per moment cannot
+    be right there).
 
     Returns:
         ``(correct_seconds, compared_seconds)``; accuracy is their ratio.
     """
     correct = total = 0.0
-    gold_rows = [(g["start"], g["end"], g["speaker"]) if isinstance(g, Mapping) else (g.start, g.end, g.speaker) for g in gold]
-    gold_rows = [(s + collar, e - collar, spk) for s, e, spk in gold_rows if e - s > 2 * collar]
+    rows = [(g["start"], g["end"], g["speaker"]) if isinstance(g, Mapping) else (g.start, g.end, g.speaker) for g in gold]
+    crosstalk: list[tuple[float, float]] = []  # merged spans where gold speakers differ at once
+    for cs, ce in sorted((max(a[0], b[0]), min(a[1], b[1])) for i, a in enumerate(rows) for b in rows[i + 1 :]
+                         if a[2] != b[2] and min(a[1], b[1]) > max(a[0], b[0])):
+        if crosstalk and cs <= crosstalk[-1][1]:
+            crosstalk[-1] = (crosstalk[-1][0], max(crosstalk[-1][1], ce))
+        else:
+            crosstalk.append((cs, ce))
+    gold_rows = [(s + collar, e - collar, spk) for s, e, spk in rows if e - s > 2 * collar]
     for h in hypothesis:
         for start, end, speaker in gold_rows:
-            overlap = min(h.end, end) - max(h.start, start)
-            if overlap > 0:
+            a, b = max(h.start, start), min(h.end, end)
+            if b > a:
+                overlap = (b - a) - sum(max(0.0, min(b, ce) - max(a, cs)) for cs, ce in crosstalk)
                 total += overlap
                 correct += overlap if h.speaker == speaker else 0.0
     return correct, total

@@ -114,3 +114,9 @@ def test_role_accuracy_is_speech_time_weighted():
     assert (correct, total) == (4.0, 6.0)
     correct, total = role_accuracy(hyp, gold)  # 0.25 s collar at each gold boundary
     assert correct == pytest.approx(3.5) and total == pytest.approx(5.0)
+
+
+def test_role_accuracy_leaves_out_crosstalk():
+    gold = [{"start": 0.0, "end": 4.0, "speaker": "agent"}, {"start": 3.0, "end": 6.0, "speaker": "customer"}]
+    hyp = [_seg(0.0, 4.0, "", "agent"), _seg(3.0, 6.0, "", "customer")]  # two channels, both right
+    assert role_accuracy(hyp, gold, collar=0.0) == (pytest.approx(5.0), pytest.approx(5.0))  # 3-4 s not scored
