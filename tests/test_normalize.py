@@ -48,6 +48,7 @@ def test_pinyin_codes_keep_length_and_heteronyms():
     assert len(to_codes("坐牢abc，")) == 6
     assert to_codes("做牢") in term_codes("坐牢")  # homophone: same tone-less pinyin
     assert to_codes("环款") in term_codes("还款")  # 还 has two everyday readings
+    assert to_codes("前覆") not in term_codes("钱还")  # ... but not its rare third, fu
     assert to_codes("打到你接")[1:] not in term_codes("到你家")  # 家 is not read jie
     assert to_codes("律诗") in term_codes("律师") and to_codes("路诗") not in term_codes("律师")
     assert plain("征信") == "zheng xin"

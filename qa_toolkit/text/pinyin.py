@@ -88,7 +88,7 @@ def term_codes(term: str, limit: int = 16) -> list[str]:
     in_context = lazy_pinyin(term, style=Style.NORMAL)
     options = []
     for ch, ctx in zip(term, in_context, strict=True):
-        extra = readings[ord(ch)] if ch in COMMON_HETERONYMS else ()
+        extra = readings[ord(ch)][:2] if ch in COMMON_HETERONYMS else ()  # the two everyday ones: 还 is not read fu
         options.append([codes[s] for s in dict.fromkeys([ctx, *extra]) if s in codes])
     return ["".join(combo) for combo in itertools.islice(itertools.product(*options), limit)]
 
