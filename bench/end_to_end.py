@@ -3,15 +3,16 @@
 Runs the whole pipeline (decode, Whisper, roles, scan) on every recording in sample_audio/ into a
 temporary database, scans the gold scripts (sample_audio/calls.jsonl) with the same lexicon, and
 prints, for the labelled violations: how many the scan of the scripts finds, how many the scan of
-the audio finds, and the share of the script-found ones that the audio also finds (the aim: >= 80%).
+the audio finds, and the share of the script-found ones that the audio also finds (the aim: >= 80%), and how many
+compliant calls (no label) get a finding from the scripts and from the audio.
 A labelled segment counts as found from audio when a finding of an acceptable category lies on an
 audio segment overlapping the gold segment's time span (+-0.5 s); call-level labels by category.
 
     python bench/end_to_end.py [--workers 2] [--engine faster-whisper] [--gold DIR/calls.jsonl]
 
 ``--gold`` takes any folder made by ``sample_audio/make_calls.py`` (audio, manifest.csv and
-calls.jsonl side by side), e.g. the 24 labelled dev4–dev9 calls of ``bench/end_to_end_scripts.jsonl``
-(12 stereo, 12 mono, random voices and containers): in the TTS environment of
+calls.jsonl side by side), e.g. the 40 dev calls of ``bench/end_to_end_scripts.jsonl`` (24 with
+violations from dev4–dev9, 16 compliant from dev4–dev11; stereo and mono, random voices and containers): in the TTS environment of
 ``sample_audio/README.md`` run ``python sample_audio/make_calls.py --scripts
 bench/end_to_end_scripts.jsonl --out /tmp/e2e``, then ``python bench/end_to_end.py --gold
 /tmp/e2e/calls.jsonl``.
@@ -87,6 +88,12 @@ def main() -> None:
     print(f"labelled violations: {n_items}; found from the scripts: {n_script}; found from the audio: {n_audio}")
     print(f"audio findings match the script findings for {n_both}/{n_script} = {n_both / max(n_script, 1):.0%} "
           "of the labelled violations (aim >= 80%)")
+    # false alarms: a compliant call (no label at all) with any finding
+    compliant = [c for c, g in gold.items() if not g.extra.get("labels")]
+    from_scripts = [c for c in compliant if scanner.scan(gold[c])]
+    from_audio = [c for c in compliant if c in reports and reports[c].findings]
+    print(f"compliant calls: {len(compliant)}; flagged from the scripts: {len(from_scripts)}, from the audio: {len(from_audio)} "
+          + " ".join(f"{c}:{','.join(sorted({f.rule_id for f in reports[c].findings}))}" for c in from_audio))
 
 
 if __name__ == "__main__":
