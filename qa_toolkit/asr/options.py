@@ -63,7 +63,7 @@ class AsrOptions:
         guards: Run the hallucination / repetition / language-drift guards.
         channel_roles: Role of each channel of a dual-channel recording, in channel order.
         mono_roles: How to give roles on a mono recording: ``auto`` (text cues + voice
-            clustering), ``text``, ``voice`` or ``none`` (all ``unknown``).
+            models), ``text``, ``voice`` or ``none`` (all ``unknown``).
     """
 
     engine: str = "faster-whisper"
