@@ -30,12 +30,12 @@ import time
 from pathlib import Path
 
 from qa_toolkit.evaluate import Counts, EvalResult, evaluate
+from qa_toolkit.pipeline import read_all
 from qa_toolkit.rules.classifier import C, labelled_turns, train
 from qa_toolkit.rules.loader import load_lexicon
 from qa_toolkit.rules.schema import ClassifierMatch, Rule
 from qa_toolkit.scan import Scanner
 from qa_toolkit.text.normalize import normalize
-from qa_toolkit.transcripts import read_transcripts
 from qa_toolkit.types import Transcript
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -44,12 +44,7 @@ THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def read(name: str) -> list[Transcript]:
-    out = []
-    for record in read_transcripts(DATA / f"corpus_{name}.jsonl"):
-        if record.error is not None:
-            raise record.error
-        out.append(record.transcript)
-    return out
+    return read_all([DATA / f"corpus_{name}.jsonl"], skip_bad=False)[0]
 
 
 def learned(rule: Rule) -> bool:

@@ -67,13 +67,14 @@ def main() -> None:
     reports = {}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        summary = run_audio([args.gold.parent], db=f"sqlite:///{tmp}/e2e.db", options=AsrOptions(engine=args.engine, **({"beam_size": args.beam_size} if args.beam_size else {}),
-                                                                                    **({"vad_speech_pad_ms": args.vad_pad_ms} if args.vad_pad_ms else {})),
+        overrides = {k: v for k, v in (("beam_size", args.beam_size), ("vad_speech_pad_ms", args.vad_pad_ms)) if v}
+        summary = run_audio([args.gold.parent], db=f"sqlite:///{tmp}/e2e.db", options=AsrOptions(engine=args.engine, **overrides),
                             workers=args.workers, progress=False, on_report=lambda r: reports.__setitem__(r.transcript.call_id, r))
         wall = time.perf_counter() - t0
     n_items = n_script = n_audio = n_both = 0
+    script = {call_id: scanner.scan(g) for call_id, g in gold.items()}
     for call_id, g in sorted(gold.items()):
-        script_findings = scanner.scan(g)
+        script_findings = script[call_id]
         audio_findings = list(reports[call_id].findings) if call_id in reports else []
         for span, cats in labelled(g):
             n_items += 1
@@ -90,7 +91,7 @@ def main() -> None:
           "of the labelled violations (aim >= 80%)")
     # false alarms: a compliant call (no label at all) with any finding
     compliant = [c for c, g in gold.items() if not g.extra.get("labels")]
-    from_scripts = [c for c in compliant if scanner.scan(gold[c])]
+    from_scripts = [c for c in compliant if script[c]]
     from_audio = [c for c in compliant if c in reports and reports[c].findings]
     print(f"compliant calls: {len(compliant)}; flagged from the scripts: {len(from_scripts)}, from the audio: {len(from_audio)} "
           + " ".join(f"{c}:{','.join(sorted({f.rule_id for f in reports[c].findings}))}" for c in from_audio))

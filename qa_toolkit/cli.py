@@ -84,15 +84,11 @@ def cmd_lexicon_diff(args) -> int:
 
 
 def cmd_lexicon_train(args) -> int:
+    from qa_toolkit.pipeline import read_all
     from qa_toolkit.rules.classifier import labelled_turns, train
-    from qa_toolkit.transcripts import read_transcripts
 
-    transcripts = []  # file by file: a degraded copy of a corpus repeats its call ids on purpose
-    for path in args.gold:
-        for record in read_transcripts(path):
-            if record.error is not None:
-                raise record.error
-            transcripts.append(record.transcript)
+    # file by file: a degraded copy of a corpus repeats its call ids on purpose
+    transcripts = [t for path in args.gold for t in read_all([path], skip_bad=False)[0]]
     categories = [c.strip() for c in args.categories.split(",") if c.strip()]
     turns = labelled_turns(transcripts)
     meta = {"trained_on": sorted({Path(p).name for p in args.gold}), "agent_turns": len(turns)}

@@ -13,10 +13,11 @@ recording has one mixed line, so each segment's role is inferred here from two c
    ``tests/data/role_model.py``), divided by the square root of their number and capped at ±3.
 2. **Voice.** Each side's voice is one full-covariance Gaussian over the 10 ms frames of
    Whisper's 80-bin log-mel spectrum. The first two are fitted on the segments whose text
-   is sure (score beyond ±1; the text-only reading when one side has under 2 s of those); every segment then gets the mean log-likelihood ratio of its
-   frames, the roles are re-read with half the text score + voice, and the Gaussians are refitted on the
-   new roles (four rounds). Frame-level models use every frame of short pieces; averaged
-   voice prints per segment (MFCC means, pitch) separated these voices far worse.
+   is sure (score beyond ±1; the text-only reading when one side has under 2 s of those);
+   every segment then gets the mean log-likelihood ratio of its frames, the roles are
+   re-read with half the text score + voice, and the Gaussians are refitted on the new roles
+   (four rounds). Frame-level models use every frame of short pieces; averaged voice prints
+   per segment (MFCC means, pitch) separated these voices far worse.
 
 Text and voice scores are added per segment and a two-state Viterbi pass over the call
 (turns alternate more often than not) picks the roles. Segments must already be cut at pauses
@@ -204,13 +205,13 @@ def _viterbi(scores: np.ndarray, gaps: np.ndarray) -> np.ndarray:
     return path
 
 
-def _seed_roles(text: np.ndarray, frames: Sequence[np.ndarray], gaps: np.ndarray) -> np.ndarray:
+def _seed_roles(text: np.ndarray, frames: Sequence[np.ndarray], text_path: np.ndarray) -> np.ndarray:
     """Roles to fit the first voice models on: the segments whose text is sure, or, when one
     side says too little that is sure (a customer who only answers 对), the text-only reading."""
     sure = np.where(text > SEED_SCORE, 0, np.where(text < -SEED_SCORE, 1, -1))
     if all(sum(len(f) for f, r in zip(frames, sure, strict=True) if r == role) >= MIN_VOICE_FRAMES for role in (0, 1)):
         return sure
-    return _viterbi(np.clip(text, -8, 8), gaps)
+    return text_path
 
 
 def assign_roles(segments: Sequence[Segment], samples: np.ndarray | None = None, *, method: str = "auto") -> tuple[Segment, ...]:
@@ -229,18 +230,17 @@ def assign_roles(segments: Sequence[Segment], samples: np.ndarray | None = None,
         return tuple(segments)
     text = np.array([text_role_score(s.text) for s in segments])
     gaps = np.array([0.0] + [b.start - a.end for a, b in zip(segments, segments[1:], strict=False)])
-    total = text
+    path = _viterbi(np.clip(text, -8, 8), gaps)
     if method in ("auto", "voice") and samples is not None and len(samples):
         frames = segment_frames(samples, segments)
-        roles = _seed_roles(text, frames, gaps)
+        roles = _seed_roles(text, frames, path)
         for _ in range(VOICE_ROUNDS):
             voice = voice_scores(frames, roles)
             if voice is None:
                 break
             voice = np.clip(VOICE_GAIN * voice, -VOICE_CAP, VOICE_CAP)
             total = voice if method == "voice" else TEXT_WEIGHT_WITH_VOICE * text + voice
-            roles = _viterbi(np.clip(total, -8, 8), gaps)
-    path = _viterbi(np.clip(total, -8, 8), gaps)
+            roles = path = _viterbi(np.clip(total, -8, 8), gaps)
     return tuple(
         dataclasses.replace(seg, speaker="agent" if role == 0 else "customer") for seg, role in zip(segments, path, strict=False)
     )

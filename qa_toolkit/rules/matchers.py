@@ -29,7 +29,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from qa_toolkit.errors import LexiconError
-from qa_toolkit.rules.anchors import regex_anchors, regex_requirements, token_anchors
+from qa_toolkit.rules.anchors import AnchorSet, regex_anchors, regex_requirements, token_anchors
 from qa_toolkit.rules.classifier import Classifier
 from qa_toolkit.rules.schema import Rule
 from qa_toolkit.text import pinyin
@@ -192,19 +192,15 @@ class RuleMatcher:
         matched: set[tuple[str, int]] = set()
         for rule_id, i in patterns:
             pattern, source, requires = self.compiled[rule_id].patterns[i]
-            for req in requires:
-                if req.isdisjoint(present):
-                    break  # a literal the pattern needs is missing: it cannot match
-            else:
+            if _has_required(requires, present):  # else a literal the pattern needs is missing
                 spans = [(s, e) for s, e in _bounded_spans(pattern, text, rule_id, source) if e > s]
                 out[rule_id].extend(Hit(s, e, "regex", source) for s, e in spans)
                 if spans:
                     matched.add((rule_id, i))
         for (rule_id, i), words in heard.items():
             comp = self.compiled[rule_id]
-            said = present.union(w for *_, w in words)
             # as for the text itself: only when every literal the pattern needs is there, said or heard
-            if (rule_id, i) not in matched and all(not req.isdisjoint(said) for req in comp.patterns[i][2]):
+            if (rule_id, i) not in matched and _has_required(comp.patterns[i][2], present.union(w for *_, w in words)):
                 out[rule_id].extend(self._heard_hits(comp, i, text, words))
         if token_rules:
             d = doc()
@@ -225,7 +221,6 @@ class RuleMatcher:
                     out[rule_id].append(Hit(0, len(text), "classifier", f"{category} model p >= {threshold}",
                                             f"model: {category} p={p:.2f} (words: {words})", round(p, 3)))
         return {rid: _dedupe(h) for rid, h in out.items() if h}
-
 
     def _heard_hits(self, comp: _Compiled, i: int, text: str, words: list[tuple[int, int, str]]) -> list[Hit]:
         """Hits of pattern ``i`` on ``text`` with the pattern's words it sounds like put in (same length).
@@ -249,6 +244,11 @@ class RuleMatcher:
                 said = ", ".join(f"{text[a:b]}→{heard_text[a:b]}" for a, b in used)
                 hits.append(Hit(s, e, "sound", source, f"sounds like the pattern ({said})", 0.8))
         return hits
+
+
+def _has_required(requires: list[AnchorSet], present: set[str]) -> bool:
+    """Whether ``present`` holds a literal of every alternative set a pattern requires."""
+    return all(not req.isdisjoint(present) for req in requires)
 
 
 def _group_hits(comp: _Compiled, found: dict[str, list[tuple[int, int]]]) -> list[Hit]:

@@ -54,21 +54,22 @@ class PiiMatch:
     valid: bool
 
 
+def _id_card_form(value: str) -> bool:
+    """18 characters (17 digits and a digit or X) whose birth month and day exist."""
+    return bool(re.fullmatch(r"\d{17}[\dxX]", value)) and 1 <= int(value[10:12]) <= 12 and 1 <= int(value[12:14]) <= 31
+
+
 def id_card_valid(value: str) -> bool:
     """GB 11643-1999 check digit of an 18-character resident ID number."""
-    if not re.fullmatch(r"\d{17}[\dxX]", value):
+    if not _id_card_form(value):
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    month, day = int(value[10:12]), int(value[12:14])
-    return 1 <= month <= 12 and 1 <= day <= 31 and _ID_CHECK[total % 11] == value[17].lower()
+    return _ID_CHECK[total % 11] == value[17].lower()
 
 
 def id_card_shaped(value: str) -> bool:
     """A real province code and a plausible birth date (1900–2029), whatever the check digit."""
-    if not re.fullmatch(r"\d{17}[\dxX]", value):
-        return False
-    year, month, day = int(value[6:10]), int(value[10:12]), int(value[12:14])
-    return value[:2] in _ID_REGIONS and 1900 <= year <= 2029 and 1 <= month <= 12 and 1 <= day <= 31
+    return _id_card_form(value) and value[:2] in _ID_REGIONS and 1900 <= int(value[6:10]) <= 2029
 
 
 def luhn_valid(value: str) -> bool:
