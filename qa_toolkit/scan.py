@@ -145,7 +145,7 @@ class Scanner:
                 return None
             notes.append("no exclusion nearby")
         if ctx.negation:
-            if self.negation.negated_by(norm.text, hit.start, hit.end, doc) is not None:
+            if self.negation.negated_by(norm, hit.start, hit.end, doc) is not None:
                 return None
             notes.append("not negated")
         return tuple(notes)

@@ -15,6 +15,8 @@ from qa_toolkit.text.tokens import Tokenizer
         ("幺三八零零一三八零零零", "13800138000"),  # spoken digit by digit
         ("你欠了八千块", "你欠了8000块"),  # numeral with unit
         ("一万五千元", "15000元"),
+        ("一万四千多块", "14000多块"),  # approximate amounts stay one number (not 14000千多)
+        ("三万出头，两千左右", "30000出头,2000左右"),
         ("嗯，那个，等一下", "嗯,那个,等一下"),  # a filler on its own is kept (嗯 as a yes)
         ("我们嗯上门", "我们上门"),  # a hesitation inside a phrase is dropped
         ("十分抱歉", "十分抱歉"),

@@ -65,6 +65,9 @@ def test_pattern_words_by_sound(engine_scanner, text, fires):
         ("不要逼我们上门", True),  # the cue negates 逼, not 上门
         ("明天去你单位找你", True),
         ("我们会依法安排上门核实", False),  # rule exclusion
+        ("我们不会打电话、上门打扰您", False),  # 、 joins items of one clause: 不会 scopes over both
+        ("我们不会打电话，上门是肯定的", True),  # a clause comma ends the scope
+        ("电话你也不接了、我们只能上门", True),  # so does a 、 after a finished clause
     ],
 )
 def test_negation_scope_and_exclusion(engine_scanner, text, fires):
@@ -138,6 +141,25 @@ def test_third_party_revealed_later_counts_for_earlier_segments(engine_scanner):
     found = [f for f in engine_scanner.scan(t) if f.rule_id == "disclosure.debt"]
     assert [f.segment for f in found] == [2]
     assert any("revealed after this segment" in c for c in found[0].evidence.context)
+
+
+def test_the_next_answer_decides_who_heard_it(engine_scanner):
+    # disclosed before any check, and the answer shows the debtor: said to the debtor
+    debtor = call(("A", "喂，你欠了八千块。"), ("C", "我知道，我下周还。"))
+    assert "disclosure.debt" not in rules_in(engine_scanner, debtor)
+    # "你谁啊?" settles nothing: a later confirmation does not reach back past it
+    unsure = call(("A", "喂，你欠了八千块。"), ("C", "你谁啊？"), ("A", "我是信达的。"), ("C", "哦，是我，我下周还。"))
+    assert rules_in(engine_scanner, unsure, 0) == {"disclosure.debt"}
+
+
+def test_a_confirmed_debtor_stays_on_the_line_until_a_handover(engine_scanner):
+    about_son = call(("A", "请问是王强吗？"), ("C", "是我。"), ("C", "我儿子在外地打工，帮不上忙。"), ("A", "您欠了八千块。"))
+    assert "disclosure.debt" not in rules_in(engine_scanner, about_son)
+    handover = call(("A", "请问是王强吗？"), ("C", "是我。"), ("C", "喂，我是他老婆，他出去了。"), ("A", "他欠了八千块。"))
+    assert rules_in(engine_scanner, handover, 3) == {"disclosure.debt"}
+    # the debtor takes the phone back and answers the ID check
+    back = call(("A", "请问是王强吗？"), ("C", "我是他妈妈。"), ("A", "请问身份证后四位是多少？"), ("C", "0611"), ("A", "您欠了八千块。"))
+    assert "disclosure.debt" not in rules_in(engine_scanner, back)
 
 
 def test_a_bare_yes_confirms_identity(engine_scanner):

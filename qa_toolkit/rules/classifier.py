@@ -19,7 +19,6 @@ L2-regularized logistic regression with balanced class weights, by full-batch gr
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 from collections.abc import Iterable
@@ -52,16 +51,22 @@ class Classifier:
         return tuple(self.models)
 
     @functools.cached_property
-    def _idf2(self) -> dict[str, float]:
-        return {g: v * v for g, v in self.idf.items()}
+    def _table(self) -> dict[str, tuple[float, ...]]:
+        """Per n-gram: its idf², then its weight in each category (one lookup scores them all)."""
+        cats = [weights for _bias, weights in self.models.values()]
+        return {g: (v * v, *(w.get(g, 0.0) for w in cats)) for g, v in self.idf.items()}
 
     def probabilities(self, text: str) -> dict[str, float]:
         """The probability of each category for one normalized turn."""
-        present = grams(text)
-        norm = math.sqrt(sum(map(self._idf2.get, present, itertools.repeat(0.0)))) or 1.0
+        table = self._table
+        rows = [row for g in grams(text) if (row := table.get(g)) is not None]
+        if not rows:
+            rows = [(0.0,) * (1 + len(self.models))]
+        sums = [sum(col) for col in zip(*rows, strict=True)]
+        norm = math.sqrt(sums[0]) or 1.0
         out = {}
-        for category, (bias, weights) in self.models.items():
-            z = bias + sum(map(weights.get, present, itertools.repeat(0.0))) / norm
+        for (category, (bias, _weights)), total in zip(self.models.items(), sums[1:], strict=True):
+            z = bias + total / norm
             out[category] = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         return out
 

@@ -25,6 +25,7 @@ from qa_toolkit.rules.schema import LineStateCues, NegationCues
 from qa_toolkit.text.normalize import NormText
 
 CLAUSE_PUNCT = set(",.!?;:~\"'()[]")
+CLAUSE_ENDINGS = {"了", "过", "的", "啊", "吧", "呢", "吗", "嘛", "呀"}  # a 、 after these ends a clause
 EXCLUDE_WINDOW = 12
 
 
@@ -47,8 +48,10 @@ class LineTracker:
         join = lambda ps: re.compile("|".join(f"(?:{p})" for p in ps)) if ps else None  # noqa: E731
         self.verify = join(cues.verify_question)
         self.affirms = join(cues.debtor_affirms)
+        self.proves = join(cues.debtor_proves)
         self.statements = join(cues.debtor_statements)
         self.third = join(cues.third_party)
+        self.handover = join(cues.handover)
         self.agent_third = join(cues.agent_third_party)
 
     def states(self, speakers: list[str], texts: list[str]) -> list[LineState]:
@@ -56,11 +59,14 @@ class LineTracker:
 
         Who was on the line is a fact of the whole call: when the person turns out to be a third
         party before ever confirming to be the debtor, what the agent said to them earlier was
-        said to a third party too, and those segments get that state.
+        said to a third party too, and those segments get that state. When the very next answer
+        shows the debtor ("你那笔三千六拖了二十天了" answered by "我知道, 最近没钱"), the agent's
+        turns since the previous answer were said to the debtor; after "你谁啊?" they were not.
         """
         state = LineState("unknown")
         asked = False
         out: list[LineState] = []
+        since_answer = 0  # first segment after the customer's last turn
         for i, (speaker, text) in enumerate(zip(speakers, texts, strict=True)):
             out.append(state)
             before = state
@@ -70,10 +76,14 @@ class LineTracker:
                 if self.agent_third is not None and state.state == "unknown" and (m := self.agent_third.search(text)):
                     state = LineState("third_party", f"agent said {m.group()!r} in segment {i}")
             elif speaker == "customer":
-                if m := self.third.search(text):
+                third = self.third if state.state != "debtor" else self.handover
+                if third is not None and (m := third.search(text)):
                     state = LineState("third_party", f"customer said {m.group()!r} in segment {i}")
                 elif self.statements is not None and (m := self.statements.search(text)):
                     state = LineState("debtor", f"customer said {m.group()!r} in segment {i}")
+                elif asked and self.proves is not None and (m := self.proves.search(text)):
+                    state = LineState("debtor", f"customer answered the identity check ({m.group()!r}) in segment {i}")
+                    asked = False
                 elif asked and (m := self.affirms.search(text)):
                     if state.state != "third_party":
                         state = LineState("debtor", f"customer confirmed identity ({m.group()!r}) in segment {i}")
@@ -83,6 +93,11 @@ class LineTracker:
                 out = [later if s.state == "unknown" else s for s in out]
                 if speaker == "agent":
                     out[-1] = state
+            elif before.state == "unknown" and state.state == "debtor" and speaker == "customer":
+                later = LineState("debtor", f"{state.reason}, the answer to this segment")
+                out[since_answer:i] = [later if s.state == "unknown" else s for s in out[since_answer:i]]
+            if speaker == "customer":
+                since_answer = i + 1
         return out
 
 
@@ -107,20 +122,28 @@ class Negation:
         """A breaker, also glued to a neighbour by jieba (就让, 那就)."""
         return any(word.startswith(b) or word.endswith(b) for b in self.breakers)
 
-    def negated_by(self, text: str, start: int, end: int, doc: Callable[[], Doc]) -> str | None:
-        """The cue that negates the hit ``[start, end)`` of ``text``, or None.
+    def negated_by(self, norm: NormText, start: int, end: int, doc: Callable[[], Doc]) -> str | None:
+        """The cue that negates the hit ``[start, end)`` of ``norm.text``, or None.
 
         Walking back from the hit, a causative verb passed on the way means the cue negates the
         causing, not the hit: an imperative cue then leaves the hit standing ("不要逼我们上门",
         "别让我们上门"), a plain one still negates it ("我们不会让你坐牢"). ``doc`` builds the
         tokens of ``text``; it is called only when a cue's first character occurs in the clause
         before the hit (the walk never leaves that clause), so most hits need no segmentation.
+        An enumeration comma (、, a "," in the normalized text) joins items of one clause:
+        "不会有抓人、坐牢这种事" negates both; after a finished clause ("都没了、工作丢了") it
+        ends the scope as a comma does.
         """
+        text = norm.text
+        lists = _list_commas(norm)
         clause = text[: start]
-        cut = max(clause.rfind(p) for p in CLAUSE_PUNCT)
+        if lists:
+            cut = next((i for i in range(len(clause) - 1, -1, -1) if clause[i] in CLAUSE_PUNCT and i not in lists), -1)
+        else:
+            cut = max(clause.rfind(p) for p in CLAUSE_PUNCT)
         if self.cue_starts.isdisjoint(clause[cut + 1 :]):
             return self._negated_after(text, end)
-        return self._negated_before(doc(), start) or self._negated_after(text, end)
+        return self._negated_before(doc(), start, lists) or self._negated_after(text, end)
 
     def _negated_after(self, text: str, end: int) -> str | None:
         """A cue right after the hit, in its clause: "上门是不会的"."""
@@ -131,7 +154,7 @@ class Negation:
         m = self.after.match(tail[: max(cut, 0)].lstrip(","))
         return m.group() if m else None
 
-    def _negated_before(self, doc: Doc, start: int) -> str | None:
+    def _negated_before(self, doc: Doc, start: int, lists: frozenset[int]) -> str | None:
         ends = doc.user_data["ends"]  # set by Tokenizer
         first = bisect.bisect_right(ends, start)
         if first < len(doc) and doc[first].idx < start and doc[first].text in self.cues:
@@ -147,6 +170,8 @@ class Negation:
                 if any(nxt.startswith(c) for c in self.conditions):
                     return None  # "不还(就)…": the cue negates a condition, the hit is its consequence
                 return None if causative and word in self.imperatives else word
+            if word == "," and tok.idx in lists and tok.i > 0 and doc[tok.i - 1].text[-1] not in CLAUSE_ENDINGS:
+                continue  # an enumeration comma after an item, not after a finished clause (都没了、…)
             if word in CLAUSE_PUNCT or self._breaks(word):
                 break
             causative = causative or any(word.startswith(c) for c in self.causatives)
@@ -154,6 +179,14 @@ class Negation:
             if seen >= self.max_tokens:
                 break
         return None
+
+
+def _list_commas(norm: NormText) -> frozenset[int]:
+    """Positions in ``norm.text`` of the commas that were an enumeration comma (、) as spoken."""
+    if "、" not in norm.original:
+        return frozenset()
+    at = norm.offsets
+    return frozenset(i for i, ch in enumerate(norm.text) if ch == "," and norm.original[at[i] if at else i] == "、")
 
 
 def excluded_by(patterns: list[re.Pattern[str]], norm: NormText, start: int, end: int) -> str | None:

@@ -182,6 +182,8 @@ class RuleMatcher:
             codes = pinyin.to_codes(text)  # same length as text: offsets carry over
             for end, (key, (owners, word_owners)) in self._sounds.iter(codes):
                 s, e = end - len(key) + 1, end + 1
+                if _surname(text, s):
+                    continue
                 for rule_id, term in owners:
                     if text[s:e] != term:
                         out[rule_id].append(Hit(s, e, "sound", term, f"sounds like {term} ({pinyin.plain(term)})", 0.8))
@@ -225,11 +227,12 @@ class RuleMatcher:
     def _heard_hits(self, comp: _Compiled, i: int, text: str, words: list[tuple[int, int, str]]) -> list[Hit]:
         """Hits of pattern ``i`` on ``text`` with the pattern's words it sounds like put in (same length).
 
-        A stretch that cuts through a real word is not swapped (合同计收 does not hold 通缉).
+        A stretch that cuts through a real word is not swapped (合同计收 does not hold 通缉), nor
+        is a surname being given (我姓鞠 is not 刑拘).
         """
         swaps: list[tuple[int, int, str]] = []
         for s, e, word in sorted(words, key=lambda w: (-(w[1] - w[0]), w[0])):
-            if all(e <= a or s >= b for a, b, _ in swaps) and not self.tokenizer.cuts_a_word(text, s, e):
+            if all(e <= a or s >= b for a, b, _ in swaps) and not self.tokenizer.cuts_a_word(text, s, e) and not _surname(text, s):
                 swaps.append((s, e, word))
         swaps.sort()
         chars = list(text)
@@ -244,6 +247,11 @@ class RuleMatcher:
                 said = ", ".join(f"{text[a:b]}→{heard_text[a:b]}" for a, b in used)
                 hits.append(Hit(s, e, "sound", source, f"sounds like the pattern ({said})", 0.8))
         return hits
+
+
+def _surname(text: str, start: int) -> bool:
+    """Whether ``text[start:]`` gives a surname: "我姓鞠", "免贵姓邢" (never a sound match)."""
+    return text.startswith("姓", start) and (start == 0 or text[start - 1] in "我您你他她佢贵")
 
 
 def _has_required(requires: list[AnchorSet], present: set[str]) -> bool:

@@ -224,19 +224,26 @@ class LineStateCues(Strict):
     Attributes:
         verify_question: The agent asks who is on the line.
         debtor_affirms: The customer's answer confirms being the debtor.
+        debtor_proves: An answer to the agent's check that only the debtor can give (the ID
+            digits asked for): it holds even after a third party was on the line (a handover).
         debtor_statements: The customer speaks as the debtor without being asked.
-        third_party: The customer says they are someone else, or the number is wrong.
+        third_party: The customer says they are someone else, or the number is wrong (moves
+            the state only while the debtor has not been confirmed: a debtor who says "我儿子在外地"
+            is still the debtor).
+        handover: Someone else has taken the phone from the confirmed debtor ("我是他老婆").
         agent_third_party: The agent's words show they know they speak to someone else
             ("您是他的紧急联系人", "麻烦您转告他").
     """
 
     verify_question: list[str] = Field(min_length=1)
     debtor_affirms: list[str] = Field(min_length=1)
+    debtor_proves: list[str] = []
     debtor_statements: list[str] = []
     third_party: list[str] = Field(min_length=1)
+    handover: list[str] = []
     agent_third_party: list[str] = []
 
-    _regex = field_validator("verify_question", "debtor_affirms", "debtor_statements", "third_party", "agent_third_party")(
+    _regex = field_validator("verify_question", "debtor_affirms", "debtor_proves", "debtor_statements", "third_party", "handover", "agent_third_party")(
         lambda cls, v: [_check_regex(p) for p in v]
     )
 

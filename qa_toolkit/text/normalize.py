@@ -67,11 +67,12 @@ _DIGIT_VALUE = {c: str(i) for i, c in enumerate("零一二三四五六七八九"
 _DIGIT_VALUE.update({"〇": "0", "幺": "1", "洞": "0"})
 _UNIT_CHARS = "十百千万亿两"
 _MEASURES = "块元万千百个天月年号次点分岁期"
+_APPROX = "多余来"  # 一万四千多, 两千来块: the whole run is the number (not 一万四 + 千多)
 
 FILLERS = "嗯呃"  # not 唔: in Cantonese it means 不
 _EDIT_RE = re.compile(
     rf"(?P<digits>[{DIGIT_CHARS}]{{3,}})"  # spoken digit by digit: 幺三八零零…
-    rf"|(?P<number>[{DIGIT_CHARS}{_UNIT_CHARS}]*[{_UNIT_CHARS}][{DIGIT_CHARS}{_UNIT_CHARS}]*(?=[{_MEASURES}]|$|[^\u4e00-\u9fff]))"
+    rf"|(?P<number>[{DIGIT_CHARS}{_UNIT_CHARS}]*[{_UNIT_CHARS}][{DIGIT_CHARS}{_UNIT_CHARS}]*(?=[{_MEASURES}{_APPROX}]|左右|出头|$|[^\u4e00-\u9fff]))"
     rf"|(?P<single>(?<![\u4e00-\u9fff])[{DIGIT_CHARS}](?=[块元万千百天号岁期]))"
     rf"|(?P<filler>(?<=[\u4e00-\u9fff])[{FILLERS}]+(?=[\u4e00-\u9fff]))"  # mid-phrase hesitation only
     r"|(?P<space>(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff]))"
