@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = lex.add_parser("train", help="train the learned model (classifier.json) on labelled calls")
     p.add_argument("gold", nargs="+", help="labelled corpus files (never the split you measure on)")
     p.add_argument("--out", required=True, help="where to write the model (the lexicon folder's classifier file)")
-    p.add_argument("--categories", default="threat,deception")
+    p.add_argument("--categories", default="threat,deception,harassment")
     p.set_defaults(func=cmd_lexicon_train)
 
     p = sub.add_parser("eval", help="precision / recall / F1 against gold labels")

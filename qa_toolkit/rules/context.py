@@ -114,6 +114,7 @@ class Negation:
         self.causatives = set(cues.causatives)
         self.imperatives = set(cues.imperatives)
         self.conditions = tuple(cues.conditions)
+        self.condition_cues = frozenset(cues.condition_cues)
         self.after = re.compile("|".join(re.escape(a) for a in cues.after)) if cues.after else None
         self.max_tokens = cues.max_tokens
         self.cue_starts = frozenset(c[0] for c in self.cues)
@@ -167,7 +168,7 @@ class Negation:
             word = tok.text
             if word in self.cues:
                 nxt = doc[tok.i + 1].text if tok.i + 1 < len(doc) else ""
-                if any(nxt.startswith(c) for c in self.conditions):
+                if word in self.condition_cues and any(nxt.startswith(c) for c in self.conditions):
                     return None  # "不还(就)…": the cue negates a condition, the hit is its consequence
                 return None if causative and word in self.imperatives else word
             if word == "," and tok.idx in lists and tok.i > 0 and doc[tok.i - 1].text[-1] not in CLAUSE_ENDINGS:

@@ -212,8 +212,10 @@ class NegationCues(Strict):
     breakers: list[str] = []
     causatives: list[str] = []
     imperatives: list[str] = ["不要", "别", "不许", "不准", "莫"]
-    # 不 + one of these is a condition ("不还…就上门"), not a negation of what follows
-    conditions: list[str] = ["还", "给", "处理", "接", "配合", "交", "付", "缴", "结清", "回", "联系", "理"]
+    # 不 + one of these is a condition ("不还…就上门", "没有钱你借…"), not a negation of what follows; a modal
+    # cue (不可以联系, 不会联系) never is
+    conditions: list[str] = ["还", "给", "处理", "接", "配合", "交", "付", "缴", "结清", "回", "联系", "理", "钱"]
+    condition_cues: list[str] = ["不", "没", "没有", "还不", "再不", "别"]
     after: list[str] = []
     max_tokens: int = Field(default=4, ge=1)
 
