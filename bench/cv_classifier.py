@@ -3,15 +3,15 @@
     python bench/cv_classifier.py [--lexicons DIR] [--categories threat,deception,harassment,disclosure]
                                   [--use harassment=0.8,...] [--c 64] [--iterations 400]
 
-Each of the eleven dev writers is held out in turn: the model is trained (``classifier.train``,
-the same code as ``qa-toolkit lexicon train``) on the other ten writers' clean and ``_asr``
+Each dev writer (every ``tests/data/corpus_dev*.jsonl``) is held out in turn: the model is trained (``classifier.train``,
+the same code as ``qa-toolkit lexicon train``) on the other writers' clean and ``_asr``
 calls, and the held-out writer's clean corpus is scanned with the full lexicon whose model is
 replaced by the fold's. Every category the model is trained for gets a learned rule for the scan
 (the lexicon's own ``*.learned`` rule where it has one, otherwise a copy of one for that
 category), asked at p >= 0.5; a higher threshold keeps the model's findings whose turn has
 a probability at least that high. This is exact: a learned finding depends only on its
 probability and on the pattern findings of its turn. Figures are segment level (``qa_toolkit.evaluate``), pooled over
-the eleven folds:
+the folds:
 
 * per category, rules alone and rules + that category's learned rule at 0.5 … 0.9, with the
   false alarms the learned rule adds (percentage points of compliant agent turns);
@@ -39,7 +39,9 @@ from qa_toolkit.text.normalize import normalize
 from qa_toolkit.types import Transcript
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-WRITERS = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11")
+# every dev corpus is one writer: corpus_dev.jsonl, corpus_dev2.jsonl, … (never corpus_test*)
+WRITERS = tuple(sorted((p.stem.removeprefix("corpus_") for p in DATA.glob("corpus_dev*.jsonl") if not p.stem.endswith("_asr")),
+                       key=lambda w: int(w[3:] or 1)))
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 

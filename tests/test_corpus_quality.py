@@ -14,22 +14,26 @@ from qa_toolkit.evaluate import evaluate
 # split -> (minimum item-level F1, maximum false-alarm rate on compliant agent turns)
 FLOORS = {
     "corpus_test.jsonl": (0.925, 0.01),
-    "corpus_test_asr.jsonl": (0.90, 0.025),
-    "corpus_test2.jsonl": (0.83, 0.01),
-    "corpus_test2_asr.jsonl": (0.815, 0.01),
+    "corpus_test_asr.jsonl": (0.91, 0.015),
+    "corpus_test2.jsonl": (0.855, 0.01),
+    "corpus_test2_asr.jsonl": (0.85, 0.01),
     "corpus_dev.jsonl": (0.98, 0.005),
     "corpus_dev2.jsonl": (0.98, 0.005),
     "corpus_dev3.jsonl": (0.98, 0.01),
     "corpus_dev4.jsonl": (0.98, 0.005),
     "corpus_dev5.jsonl": (0.98, 0.02),
-    "corpus_dev6.jsonl": (0.92, 0.01),
-    "corpus_dev7.jsonl": (0.93, 0.005),
-    "corpus_dev8.jsonl": (0.94, 0.02),
-    "corpus_dev9.jsonl": (0.93, 0.02),
-    "corpus_dev10.jsonl": (0.95, 0.025),
-    "corpus_dev11.jsonl": (0.96, 0.005),
-    "corpus_dev12.jsonl": (0.79, 0.045),  # not trained or tuned on yet
-    "corpus_dev13.jsonl": (0.80, 0.01),
+    "corpus_dev6.jsonl": (0.98, 0.01),
+    "corpus_dev7.jsonl": (0.975, 0.005),
+    "corpus_dev8.jsonl": (0.965, 0.015),
+    "corpus_dev9.jsonl": (0.96, 0.015),
+    "corpus_dev10.jsonl": (0.965, 0.01),
+    "corpus_dev11.jsonl": (0.98, 0.005),
+    "corpus_dev12.jsonl": (0.93, 0.02),
+    "corpus_dev13.jsonl": (0.95, 0.01),
+    "corpus_dev14.jsonl": (0.96, 0.01),
+    "corpus_dev15.jsonl": (0.95, 0.02),
+    "corpus_dev16.jsonl": (0.96, 0.015),
+    "corpus_dev17.jsonl": (0.95, 0.01),
 }
 
 
