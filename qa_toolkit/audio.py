@@ -211,7 +211,7 @@ def load_audio(path: str | os.PathLike, *, fold_identical: bool = True) -> Decod
 
     if data.shape[1] < SAMPLE_RATE // 100:
         raise AudioError("no audio samples (empty or truncated file)", path=path)
-    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    peak = max(float(data.max()), -float(data.min())) if data.size else 0.0  # no |data| copy: 0.7 GB for 3 h
     if not np.isfinite(peak):
         raise AudioError("decoded samples are not finite (corrupt file)", path=path)
     if peak < SILENCE_PEAK:
