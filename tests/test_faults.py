@@ -180,17 +180,19 @@ def test_three_hour_recording_decodes_in_bounded_memory(tmp_path):
     """With the duration limit lifted a 3 h file is decoded once into ~0.7 GB (16 kHz float32)
     and then refused as silent; peak memory stays near that, not a multiple of it."""
     huge = _silent_wav(tmp_path / "huge.wav", 3 * 3600)
+    # the child's own high-water mark: VmHWM belongs to its address space, while ru_maxrss keeps the
+    # peak of the forked pytest image across exec (a large test process would be measured instead)
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from qa_toolkit.audio import load_audio\n"
         "from qa_toolkit.errors import AudioError\n"
         "try:\n    load_audio(sys.argv[1])\nexcept AudioError as e:\n    print(e)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(huge)], capture_output=True, text=True, timeout=120, check=True)
     message, peak_mb = out.stdout.strip().splitlines()
     assert "[E400] silent recording" in message
-    assert int(peak_mb) < 2000, f"peak {peak_mb} MB"
+    assert int(peak_mb) < 1200, f"peak {peak_mb} MB"  # the 0.7 GB array once, not twice
     record("3 h recording with --max-duration 0 (bounded memory)", files=1, faults=1, expected=0, stored=0,
            note=f"peak {peak_mb} MB")
 
