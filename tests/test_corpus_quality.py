@@ -1,6 +1,6 @@
 """Detection quality on the labelled corpus must not fall below the committed figures.
 
-The test splits (tests/data/corpus_test*.jsonl, corpus_test2*.jsonl) are written apart from the
+The test splits (tests/data/corpus_test*.jsonl, corpus_test2*, corpus_test3*) are written apart from the
 rules and never tuned on (the learned model is trained on the dev corpora only); the floors
 below are what the current lexicon reaches, rounded down. Raise them when the
 rules improve; never lower them.
@@ -17,6 +17,9 @@ FLOORS = {
     "corpus_test_asr.jsonl": (0.91, 0.015),
     "corpus_test2.jsonl": (0.855, 0.01),
     "corpus_test2_asr.jsonl": (0.85, 0.01),
+    # two writers (A…, B…) written after lexicon 2026.11.25 was finished, scored once, never tuned on
+    "corpus_test3.jsonl": (0.86, 0.046),
+    "corpus_test3_asr.jsonl": (0.855, 0.046),
     "corpus_dev.jsonl": (0.98, 0.005),
     "corpus_dev2.jsonl": (0.98, 0.005),
     "corpus_dev3.jsonl": (0.98, 0.01),
