@@ -37,6 +37,8 @@ FLOORS = {
     "corpus_dev15.jsonl": (0.95, 0.02),
     "corpus_dev16.jsonl": (0.96, 0.015),
     "corpus_dev17.jsonl": (0.95, 0.01),
+    "corpus_dev18.jsonl": (0.92, 0.01),  # 75% compliant calls, written to find false alarms
+    "corpus_dev19.jsonl": (0.80, 0.01),
 }
 
 
