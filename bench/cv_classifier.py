@@ -1,7 +1,7 @@
 """Leave-one-writer-out cross-validation of the learned model, scored with the whole lexicon.
 
     python bench/cv_classifier.py [--lexicons DIR] [--categories threat,deception,harassment,disclosure]
-                                  [--use harassment=0.8,...] [--c 64] [--iterations 400]
+                                  [--use harassment=0.8,...] [--c 4] [--iterations 400]
 
 Each dev writer (every ``tests/data/corpus_dev*.jsonl``) is held out in turn: the model is trained (``classifier.train``,
 the same code as ``qa-toolkit lexicon train``) on the other writers' clean and ``_asr``

@@ -138,10 +138,9 @@ class Negation:
         text = norm.text
         lists = _list_commas(norm)
         clause = text[: start]
-        if lists:
-            cut = next((i for i in range(len(clause) - 1, -1, -1) if clause[i] in CLAUSE_PUNCT and i not in lists), -1)
-        else:
-            cut = max(clause.rfind(p) for p in CLAUSE_PUNCT)
+        cut = len(clause)
+        while (cut := max(clause.rfind(p, 0, cut) for p in CLAUSE_PUNCT)) in lists:
+            pass  # an enumeration comma: the clause goes on before it
         if self.cue_starts.isdisjoint(clause[cut + 1 :]):
             return self._negated_after(text, end)
         return self._negated_before(doc(), start, lists) or self._negated_after(text, end)
