@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new")
     p.add_argument("--transcripts", nargs="+", required=True)
     p.set_defaults(func=cmd_lexicon_diff)
-    p = lex.add_parser("train", help="train the learned model (classifier.json) on labelled calls")
+    p = lex.add_parser("train", help="train the learned model (classifier.json.gz) on labelled calls")
     p.add_argument("gold", nargs="+", help="labelled corpus files (never the split you measure on)")
     p.add_argument("--out", required=True, help="where to write the model (the lexicon folder's classifier file)")
     p.add_argument("--categories", default="threat,deception,harassment")

@@ -47,7 +47,7 @@ def test_explain_names_ngrams_of_the_turn(small_model):
 
 
 def test_file_round_trip(small_model, tmp_path):
-    path = tmp_path / "classifier.json"
+    path = tmp_path / "classifier.json.gz"
     small_model.save(path)
     back = Classifier.load(path)
     text = normalize("你等着，有你好受的").text
@@ -68,11 +68,11 @@ def _lexicon_copy(tmp_path):
 
 def test_a_classifier_rule_needs_the_model_file(tmp_path):
     d = _lexicon_copy(tmp_path)
-    (d / "classifier.json").unlink()
-    with pytest.raises(LexiconError, match="classifier file 'classifier.json'"):
+    (d / "classifier.json.gz").unlink()
+    with pytest.raises(LexiconError, match="classifier file 'classifier.json.gz'"):
         load_lexicon(d)
     header = (d / "lexicon.yaml").read_text(encoding="utf-8")
-    (d / "lexicon.yaml").write_text(header.replace("classifier: classifier.json\n", ""), encoding="utf-8")
+    (d / "lexicon.yaml").write_text(header.replace("classifier: classifier.json.gz\n", ""), encoding="utf-8")
     with pytest.raises(LexiconError, match="names no classifier file"):
         load_lexicon(d)
 
@@ -80,9 +80,9 @@ def test_a_classifier_rule_needs_the_model_file(tmp_path):
 def test_the_model_is_part_of_the_lexicon_identity(tmp_path):
     d = _lexicon_copy(tmp_path)
     before = load_lexicon(d).content_hash
-    model = Classifier.load(d / "classifier.json")
+    model = Classifier.load(d / "classifier.json.gz")
     bias, weights = model.models["threat"]
-    Classifier(model.idf, {**model.models, "threat": (bias + 0.5, weights)}, model.meta).save(d / "classifier.json")
+    Classifier(model.idf, {**model.models, "threat": (bias + 0.5, weights)}, model.meta).save(d / "classifier.json.gz")
     assert load_lexicon(d).content_hash != before
 
 

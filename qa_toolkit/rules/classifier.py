@@ -8,7 +8,8 @@ so it reads paraphrases the patterns never saw. A lexicon rule with ``match: {cl
 step then applies as for any rule, and a turn some pattern already flagged for that category is
 not flagged twice.
 
-The model is plain data (``classifier.json`` beside the lexicon, part of its content hash): per
+The model is plain data (``classifier.json.gz`` beside the lexicon, gzipped JSON, part of its
+content hash; a plain ``.json`` file reads as well): per
 category a bias and a weight per n-gram, with the n-gram's inverse document frequency folded in.
 A turn's features are the idf of the n-grams it contains, L2-normalized (sublinear tf-idf
 with binary counts); its probability is ``sigmoid(bias + Σ weight / norm)``. Training is
@@ -19,6 +20,7 @@ L2-regularized logistic regression with balanced class weights, by full-batch gr
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import math
 from collections.abc import Iterable
@@ -60,9 +62,7 @@ class Classifier:
         """The probability of each category for one normalized turn."""
         table = self._table
         rows = [row for g in grams(text) if (row := table.get(g)) is not None]
-        if not rows:
-            rows = [(0.0,) * (1 + len(self.models))]
-        sums = [sum(col) for col in zip(*rows, strict=True)]
+        sums = [sum(col) for col in zip(*rows, strict=True)] or [0.0] * (1 + len(self.models))
         norm = math.sqrt(sums[0]) or 1.0
         out = {}
         for (category, (bias, _weights)), total in zip(self.models.items(), sums[1:], strict=True):
@@ -83,13 +83,20 @@ class Classifier:
         return out
 
     def save(self, path: str | Path) -> None:
+        """Write the model as JSON, gzipped when ``path`` ends in ``.gz`` (byte-identical for the same model)."""
         data = {"meta": self.meta, "idf": self.idf,
                 "models": {c: {"bias": b, "weights": w} for c, (b, w) in self.models.items()}}
-        Path(path).write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        text = (json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        Path(path).write_bytes(gzip.compress(text, 9, mtime=0) if str(path).endswith(".gz") else text)
 
     @classmethod
     def load(cls, path: str | Path) -> Classifier:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.from_bytes(Path(path).read_bytes())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Classifier:
+        """A model from the bytes of its file, gzipped or not."""
+        data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
         models = {c: (float(m["bias"]), {g: float(w) for g, w in m["weights"].items()}) for c, m in data["models"].items()}
         return cls({g: float(v) for g, v in data["idf"].items()}, models, data.get("meta", {}))
 

@@ -154,7 +154,7 @@ def _classifier(folder: Path, header: LexiconHeader, digest) -> Classifier | Non
     try:
         data = path.read_bytes()
         digest.update(data)
-        return Classifier.load(path)
+        return Classifier.from_bytes(data)
     except OSError as err:
         raise LexiconError(f"classifier file {header.classifier!r}: {err.strerror}", path=str(folder / HEADER_FILE)) from None
     except (ValueError, KeyError, TypeError) as err:
